@@ -1,0 +1,35 @@
+"""Plans: the model, the readers of the three formats, and validation."""
+
+from __future__ import annotations
+
+from ..errors import Diagnostic, PlanInvalid
+from .model import FORMATS, PHASE_TYPES, ParallelGroup, Phase, Plan
+from .readers import parse_plan_text
+from .source import read_plan_text
+from .validate import validate_plan
+
+__all__ = [
+    "FORMATS",
+    "PHASE_TYPES",
+    "ParallelGroup",
+    "Phase",
+    "Plan",
+    "load_plan",
+    "parse_plan",
+]
+
+
+def parse_plan(text: str, path: str, plan_format: str | None = None):
+    """Parse and validate plan text: (Plan, warnings), or raise PlanInvalid with every error."""
+    plan, diagnostics = parse_plan_text(text, path, plan_format)
+    diagnostics = sorted(diagnostics + validate_plan(plan), key=lambda d: d.line)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    warnings = [d for d in diagnostics if d.severity != "error"]
+    if errors:
+        raise PlanInvalid(errors + warnings, plan)
+    return plan, warnings
+
+
+def load_plan(path: str, plan_format: str | None = None) -> tuple[Plan, list[Diagnostic]]:
+    """Read, parse and validate the plan file at ``path``."""
+    return parse_plan(read_plan_text(path), path, plan_format)

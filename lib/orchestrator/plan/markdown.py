@@ -1,0 +1,119 @@
+"""Markdown to a flat stream of line-anchored blocks, using markdown-it-py.
+
+The readers never look at raw lines: a heading, field or "Checkpoint" inside a fenced code
+block is part of a ``code`` block here, so it cannot be mistaken for structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Block", "blocks_from_markdown"]
+
+
+@dataclass(slots=True)
+class Block:
+    """One element of the document, in reading order.
+
+    kind is ``heading`` (text = heading text, level = 1..6), ``text`` (one source line of a
+    paragraph or list item; level = list depth, item_start = first line of a list item),
+    ``code`` (a fenced or indented block; text = its content, info = the fence's language),
+    ``list_open`` / ``list_close`` (level = the list's depth).
+    """
+
+    kind: str
+    line: int
+    text: str = ""
+    level: int = 0
+    info: str = ""
+    item_start: bool = False
+    codes: list[str] = field(default_factory=list)  # inline code spans on a text line
+
+
+def _parser():
+    from markdown_it import MarkdownIt
+
+    # CommonMark only: tables and other extensions stay paragraphs, which the readers ignore.
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def _strip_front_matter(text: str) -> str:
+    """Blank out a leading YAML front matter block, keeping the line count."""
+    if not text.startswith("---"):
+        return text
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return text
+    for index in range(1, min(len(lines), 200)):
+        if lines[index].strip() in ("---", "..."):
+            return "\n" * (index + 1) + "\n".join(lines[index + 1 :])
+    return text
+
+
+def _inline_lines(token, first_line: int):
+    """Split an inline token into (line, plain text, code spans) per source line."""
+    lines = []
+    parts: list[str] = []
+    codes: list[str] = []
+    line = first_line
+    for child in token.children or ():
+        kind = child.type
+        if kind in ("softbreak", "hardbreak"):
+            lines.append((line, "".join(parts).strip(), codes))
+            parts, codes = [], []
+            line += 1
+        elif kind == "code_inline":
+            parts.append(child.content)
+            codes.append(child.content)
+        elif kind in ("text", "html_inline"):
+            parts.append(child.content)
+        elif kind == "image":
+            parts.append(child.content)
+    lines.append((line, "".join(parts).strip(), codes))
+    return lines
+
+
+def blocks_from_markdown(text: str) -> list[Block]:
+    """Parse Markdown text into the flat block stream the plan readers consume."""
+    tokens = _parser().parse(_strip_front_matter(text))
+    blocks: list[Block] = []
+    list_depth = 0
+    heading_level = 0
+    item_pending = False
+    for token in tokens:
+        kind = token.type
+        start = token.map[0] + 1 if token.map else (blocks[-1].line if blocks else 1)
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            list_depth += 1
+            blocks.append(Block("list_open", start, level=list_depth))
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            blocks.append(Block("list_close", blocks[-1].line if blocks else 1, level=list_depth))
+            list_depth -= 1
+        elif kind == "list_item_open":
+            item_pending = True
+        elif kind == "heading_open":
+            heading_level = int(token.tag[1:])
+        elif kind == "heading_close":
+            heading_level = 0
+        elif kind == "inline":
+            if heading_level:
+                text_line = " ".join(part for _, part, _ in _inline_lines(token, start) if part)
+                blocks.append(Block("heading", start, text=text_line, level=heading_level))
+                continue
+            for index, (line, plain, codes) in enumerate(_inline_lines(token, start)):
+                blocks.append(
+                    Block(
+                        "text",
+                        line,
+                        text=plain,
+                        level=list_depth,
+                        item_start=item_pending and index == 0,
+                        codes=codes,
+                    )
+                )
+            item_pending = False
+        elif kind in ("fence", "code_block"):
+            info = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+            blocks.append(Block("code", start, text=token.content, level=list_depth, info=info))
+            item_pending = False
+    return blocks

@@ -1,0 +1,89 @@
+"""The plan model shared by every reader: a plan is an ordered list of phases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Phase", "ParallelGroup", "Plan", "PHASE_TYPES", "FORMATS"]
+
+PHASE_TYPES = ("design", "implementation")
+FORMATS = ("plan", "spec", "implementation-plan")
+
+
+@dataclass(slots=True)
+class Phase:
+    """One unit of work: a phase of a plan or a BLOQUE of a spec."""
+
+    id: str
+    title: str
+    line: int  # line of the phase's heading, 1-based
+    owner: str | None = None
+    type: str = "implementation"  # one of PHASE_TYPES
+    depends_on: list[str] = field(default_factory=list)
+    depends_line: int | None = None  # line of the dependency field, when there is one
+    depends_stated: bool = False  # False when the plan said nothing and a default applied
+    files: list[str] = field(default_factory=list)
+    blast_radius: str | None = None
+    verify: list[str] = field(default_factory=list)  # Checkpoint / Verify / Testing commands
+    run: list[str] = field(default_factory=list)  # a Run block: the phase is a shell step
+    timeout_s: int | None = None
+    estimated_hours: float | None = None
+    acceptance: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    objective: str | None = None
+    dependencies_to_add: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The phase as JSON-ready data (the `phases` entries of `plan validate --json`)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "line": self.line,
+            "owner": self.owner,
+            "type": self.type,
+            "depends_on": list(self.depends_on),
+            "files": list(self.files),
+            "blast_radius": self.blast_radius,
+            "verify": list(self.verify),
+            "run": list(self.run),
+            "timeout_s": self.timeout_s,
+            "estimated_hours": self.estimated_hours,
+            "acceptance": list(self.acceptance),
+            "tasks": list(self.tasks),
+            "objective": self.objective,
+            "dependencies_to_add": list(self.dependencies_to_add),
+        }
+
+
+@dataclass(slots=True)
+class ParallelGroup:
+    """A named set of phases the plan says may run at the same time."""
+
+    name: str
+    phase_ids: list[str]
+    line: int
+
+
+@dataclass(slots=True)
+class Plan:
+    """A parsed plan: its phases in the order they are written."""
+
+    path: str
+    format: str  # one of FORMATS
+    title: str | None
+    phases: list[Phase]
+    parallel_groups: list[ParallelGroup] = field(default_factory=list)
+
+    def phase(self, phase_id: str) -> Phase:
+        for phase in self.phases:
+            if phase.id == phase_id:
+                return phase
+        raise KeyError(phase_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return [phase.id for phase in self.phases]
+
+    def dependencies(self) -> dict[str, list[str]]:
+        """Each phase id mapped to the ids it depends on, in plan order."""
+        return {phase.id: list(phase.depends_on) for phase in self.phases}

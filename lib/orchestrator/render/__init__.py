@@ -1,0 +1,1 @@
+"""Turning results into text: Mermaid diagrams and, later, logs and reports."""
