@@ -76,9 +76,11 @@ def critical_path(
 ) -> tuple[list[str], float]:
     """The longest chain by total duration, and its length.
 
-    Ties go to the id listed first: among equal predecessors and among equal end points.
+    The path ends at an id nothing depends on. Ties go to the id listed first: among equal
+    predecessors and among equal end points.
     """
     known = _known_deps(order, deps)
+    dependents = dependents_of(order, deps)
     position = {node: index for index, node in enumerate(order)}
     finish: dict[str, float] = {}
     best_pred: dict[str, str | None] = {}
@@ -93,6 +95,8 @@ def critical_path(
         return [], 0.0
     end = None
     for node in order:
+        if dependents[node]:
+            continue
         if end is None or finish[node] > finish[end]:
             end = node
     path = []
