@@ -17,7 +17,7 @@ def _assert_subset(expected, actual, where="$"):
             _assert_subset(value, actual[key], f"{where}.{key}")
     elif isinstance(expected, list) and expected and isinstance(expected[0], dict):
         assert len(actual) == len(expected), where
-        for index, (exp, act) in enumerate(zip(expected, actual)):
+        for index, (exp, act) in enumerate(zip(expected, actual, strict=True)):
             _assert_subset(exp, act, f"{where}[{index}]")
     else:
         assert actual == expected, f"{where}: expected {expected!r}, got {actual!r}"

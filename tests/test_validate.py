@@ -108,7 +108,8 @@ def test_unreadable_file(cli, write_plan):
 def test_binary_file_names_the_line_of_the_first_nul(cli, write_plan):
     path = write_plan(b"## Phase 1: A\nok\n\x89PNG\x00\x00\x01")
     result = cli("plan", "validate", path)
-    assert (result.code, result.err) == (2, f"{path}:3: binary file (NUL byte), not a Markdown plan\n")
+    assert result.code == 2
+    assert result.err == f"{path}:3: binary file (NUL byte), not a Markdown plan\n"
 
 
 def test_huge_file_is_refused(cli, write_plan):

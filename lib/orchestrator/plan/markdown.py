@@ -6,6 +6,8 @@ block is part of a ``code`` block here, so it cannot be mistaken for structure.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["Block", "blocks_from_markdown"]
@@ -33,8 +35,43 @@ class Block:
 def _parser():
     from markdown_it import MarkdownIt
 
-    # CommonMark only: tables and other extensions stay paragraphs, which the readers ignore.
-    return MarkdownIt("commonmark", {"html": False})
+    # Block structure only. Inline parsing (emphasis, links, entities) is most of
+    # markdown-it's time and plans need little of it: `_inline_text` does that part.
+    # html=True so that HTML blocks, comments included, are recognised and skipped.
+    return MarkdownIt("commonmark", {"html": True}).disable(["inline", "reference"])
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_EMPHASIS = re.compile(r"(?<![\w\\])[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\w)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def _plain(text: str) -> str:
+    text = _LINK.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    return html.unescape(_ESCAPE.sub(r"\1", text))
+
+
+def _inline_text(source: str) -> tuple[str, list[str]]:
+    """Plain text of one line of inline Markdown, and its code spans' contents.
+
+    Code spans are kept verbatim; outside them emphasis markers, backslash escapes and link
+    targets are dropped and entities decoded.
+    """
+    parts: list[str] = []
+    codes: list[str] = []
+    position = 0
+    for span in _CODE_SPAN.finditer(source):
+        parts.append(_plain(source[position:span.start()]))
+        code = span.group(2)
+        if len(code) > 2 and code[0] == code[-1] == " " and code.strip():
+            code = code[1:-1]
+        parts.append(code)
+        codes.append(code)
+        position = span.end()
+    parts.append(_plain(source[position:]))
+    return " ".join("".join(parts).split()), codes
 
 
 def _strip_front_matter(text: str) -> str:
@@ -52,25 +89,10 @@ def _strip_front_matter(text: str) -> str:
 
 def _inline_lines(token, first_line: int):
     """Split an inline token into (line, plain text, code spans) per source line."""
-    lines = []
-    parts: list[str] = []
-    codes: list[str] = []
-    line = first_line
-    for child in token.children or ():
-        kind = child.type
-        if kind in ("softbreak", "hardbreak"):
-            lines.append((line, "".join(parts).strip(), codes))
-            parts, codes = [], []
-            line += 1
-        elif kind == "code_inline":
-            parts.append(child.content)
-            codes.append(child.content)
-        elif kind in ("text", "html_inline"):
-            parts.append(child.content)
-        elif kind == "image":
-            parts.append(child.content)
-    lines.append((line, "".join(parts).strip(), codes))
-    return lines
+    return [
+        (first_line + index, *_inline_text(source))
+        for index, source in enumerate(token.content.split("\n"))
+    ]
 
 
 def blocks_from_markdown(text: str) -> list[Block]:

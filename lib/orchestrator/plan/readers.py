@@ -263,14 +263,14 @@ def _apply_default_dependencies(plan_format: str, phases: list[Phase], path: str
     """
     if plan_format == "spec":
         numbered = [phase for phase in phases if phase.id.upper() != "FINAL"]
-        for previous, phase in zip(numbered, numbered[1:]):
+        for previous, phase in zip(numbered, numbered[1:], strict=False):
             if previous.id not in phase.depends_on:
                 phase.depends_on.insert(0, previous.id)
         for phase in phases:
             if phase.id.upper() == "FINAL" and numbered and numbered[-1].id not in phase.depends_on:
                 phase.depends_on.insert(0, numbered[-1].id)
         return
-    for previous, phase in zip(phases, phases[1:]):
+    for previous, phase in zip(phases, phases[1:], strict=False):
         if not phase.depends_stated:
             phase.depends_on = [previous.id]
             warnings.append(Diagnostic(

@@ -1,0 +1,42 @@
+"""Performance budgets of issue 2, through the benchmarks in bench/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_version_imports_nothing_heavy():
+    code = (
+        "import sys; from orchestrator.cli import main; main(['--version']); "
+        "print(' '.join(sorted(m for m in ('argparse', 'json', 'markdown_it', 'orchestrator.plan')"
+        " if m in sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={"PYTHONPATH": str(REPO / "lib")})
+    assert proc.stdout.splitlines()[-1] == ""
+
+
+def _bench(script: str, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / script), "--check", *args],
+                          capture_output=True, text=True, timeout=300)
+    print(proc.stdout, proc.stderr)
+    return proc
+
+
+@pytest.mark.slow
+def test_thousand_phase_plan_within_budget():
+    proc = _bench("plan_scale.py", "--phases", "1000", "--runs", "5")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "`plan waves --json` as a process" in proc.stdout
+
+
+@pytest.mark.slow
+def test_startup_within_three_times_bare_python():
+    proc = _bench("startup.py", "--runs", "15")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
