@@ -7,7 +7,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from orchestrator.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator.errors import PlanError
 from orchestrator.plan import load_plan, parse_plan
 from orchestrator.plan.readers import parse_plan_text

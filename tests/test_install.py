@@ -1,0 +1,330 @@
+"""End-to-end tests of install.sh and of the commands shown in README.md.
+
+The slow tests really install the package into a virtual environment under a
+throw-away HOME, so they need the package index (or a pip cache) to be reachable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+INSTALL = REPO / "install.sh"
+README = REPO / "README.md"
+
+INSTALL_TIMEOUT = 600
+PATH_ADVICE = 'export PATH="$HOME/.local/bin:$PATH"'
+
+# Variables that would make the installer or pip look outside the fresh HOME.
+_DROPPED_ENV = {
+    "PYTHON",
+    "PYTHONHOME",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "PIP_USER",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "PIP_REQUIRE_VIRTUALENV",
+    "ORCHESTRATE_TEST_VENV",
+}
+
+
+def project_version() -> str:
+    text = (REPO / "lib" / "orchestrator" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", text, re.MULTILINE)
+    assert match, "no __version__ in lib/orchestrator/__init__.py"
+    return match.group(1)
+
+
+def first_bash_block(markdown: str, heading: str) -> str:
+    """Return the first ```bash block in the level-2 section titled `heading`."""
+    lines = markdown.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == heading)
+    except StopIteration:
+        raise AssertionError(f"README.md has no {heading!r} heading") from None
+    block: list[str] | None = None
+    for line in lines[start + 1 :]:
+        if block is None:
+            if line.startswith("## "):
+                break
+            if line.strip() == "```bash":
+                block = []
+        elif line.strip() == "```":
+            return "\n".join(block) + "\n"
+        else:
+            block.append(line)
+    raise AssertionError(f"no complete ```bash block under {heading!r} in README.md")
+
+
+@pytest.fixture(scope="session")
+def python_bin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding `python3` for a real (non-venv) interpreter."""
+    base = Path(getattr(sys, "_base_executable", "") or sys.executable)
+    candidate = base.parent / "python3"
+    if candidate.exists() and candidate.resolve() == base.resolve():
+        return base.parent
+    linked = tmp_path_factory.mktemp("pybin")
+    (linked / "python3").symlink_to(base.resolve())
+    return linked
+
+
+@pytest.fixture(scope="session")
+def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pip cache for all installs in the session, so each one is quicker."""
+    return tmp_path_factory.mktemp("pip-cache")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_env(python_bin_dir: Path, pip_cache: Path):
+    """Build an environment with a fresh HOME and a minimal PATH."""
+
+    def build(home: Path, *, path_first: tuple[Path, ...] = (), **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        env = {k: v for k, v in env.items() if not k.startswith("XDG_")}
+        env["HOME"] = str(home)
+        env["PATH"] = os.pathsep.join(
+            [*map(str, path_first), str(python_bin_dir), "/usr/bin", "/bin"]
+        )
+        env["PIP_CACHE_DIR"] = str(pip_cache)
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        env.update(extra)
+        return env
+
+    return build
+
+
+def run(
+    args: list[str], env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+    )
+
+
+def describe(result: subprocess.CompletedProcess) -> str:
+    return f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+def assert_version(command: str | Path, env: dict[str, str]) -> None:
+    result = run([str(command), "--version"], env)
+    assert result.returncode == 0, describe(result)
+    assert project_version() in result.stdout, describe(result)
+
+
+# --- fast checks ------------------------------------------------------------
+
+
+def test_install_script_is_executable():
+    assert os.access(INSTALL, os.X_OK), "install.sh must be executable (chmod +x install.sh)"
+
+
+def test_help(home, make_env):
+    result = run(["bash", str(INSTALL), "--help"], make_env(home))
+    assert result.returncode == 0, describe(result)
+    for option in ("--prefix", "--bin-dir", "--uninstall", "PYTHON"):
+        assert option in result.stdout
+    assert not (home / ".local").exists()
+
+
+def test_unknown_option_is_a_usage_error(home, make_env):
+    result = run(["bash", str(INSTALL), "--frobnicate"], make_env(home))
+    assert result.returncode == 2, describe(result)
+    assert "--frobnicate" in result.stderr
+
+
+def test_missing_python_is_reported(home, make_env):
+    env = make_env(home, PYTHON=str(home / "no-such-python3"))
+    result = run(["bash", str(INSTALL)], env)
+    assert result.returncode != 0
+    assert "not found" in result.stderr, describe(result)
+    assert not (home / ".local").exists()
+
+
+def _fake_python(directory: Path, body: str) -> Path:
+    path = directory / "fake-python3"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def test_old_python_is_rejected(home, make_env):
+    fake = _fake_python(home, "echo 3.8\n")
+    result = run(["bash", str(INSTALL)], make_env(home, PYTHON=str(fake)))
+    assert result.returncode != 0
+    assert "3.8" in result.stderr and "3.10" in result.stderr, describe(result)
+    assert not (home / ".local").exists()
+
+
+def test_python_without_venv_suggests_the_debian_package(home, make_env):
+    # Reports a good version, but fails the `import venv, ensurepip` probe.
+    fake = _fake_python(home, 'case "$2" in *ensurepip*) exit 1 ;; esac\necho 3.11\n')
+    result = run(["bash", str(INSTALL)], make_env(home, PYTHON=str(fake)))
+    assert result.returncode != 0
+    assert "apt-get install python3-venv" in result.stderr, describe(result)
+
+
+def test_refuses_to_overwrite_a_regular_file(home, make_env):
+    bin_dir = home / ".local" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "orchestrate").write_text("mine\n")
+    result = run(["bash", str(INSTALL)], make_env(home))
+    assert result.returncode != 0
+    assert "not a symbolic link" in result.stderr, describe(result)
+    assert (bin_dir / "orchestrate").read_text() == "mine\n"
+    assert not (home / ".local" / "share" / "orchestrate").exists()
+
+
+def test_uninstall_leaves_a_foreign_link_alone(home, make_env):
+    bin_dir = home / ".local" / "bin"
+    bin_dir.mkdir(parents=True)
+    link = bin_dir / "orchestrate"
+    link.symlink_to("/usr/bin/true")
+    result = run(["bash", str(INSTALL), "--uninstall"], make_env(home))
+    assert result.returncode == 0, describe(result)
+    assert link.is_symlink() and os.readlink(link) == "/usr/bin/true"
+    assert "Nothing to remove" in result.stdout
+
+
+def test_readme_tests_section_runs_tests_run():
+    block = first_bash_block(README.read_text(encoding="utf-8"), "## Tests")
+    assert "tests/run" in block
+
+
+# --- real installs ----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_install_twice_then_uninstall_with_defaults(home, make_env):
+    venv = home / ".local" / "share" / "orchestrate" / "venv"
+    bin_dir = home / ".local" / "bin"
+    link = bin_dir / "orchestrate"
+
+    env = make_env(home)
+    first = run(["bash", str(INSTALL)], env)
+    assert first.returncode == 0, describe(first)
+    assert (venv / "pyvenv.cfg").is_file()
+    assert link.is_symlink()
+    assert os.readlink(link) == str(venv / "bin" / "orchestrate")
+    assert PATH_ADVICE in first.stdout, describe(first)
+    assert_version(link, env)
+
+    # Second run, now with the bin directory on PATH: reinstalls in place and
+    # has no PATH advice to give.
+    on_path = make_env(home, path_first=(bin_dir,))
+    second = run(["bash", str(INSTALL)], on_path)
+    assert second.returncode == 0, describe(second)
+    assert "not on your PATH" not in second.stdout
+    assert os.readlink(link) == str(venv / "bin" / "orchestrate")
+    assert_version("orchestrate", on_path)
+
+    removed = run(["bash", str(INSTALL), "--uninstall"], env)
+    assert removed.returncode == 0, describe(removed)
+    assert not link.exists() and not link.is_symlink()
+    assert not venv.exists()
+    assert "Removed link" in removed.stdout
+    assert "Removed virtual environment" in removed.stdout
+
+    again = run(["bash", str(INSTALL), "--uninstall"], env)
+    assert again.returncode == 0, describe(again)
+    assert "Nothing to remove" in again.stdout
+
+
+@pytest.mark.slow
+def test_install_with_prefix_containing_a_space(tmp_path, home, make_env):
+    prefix = tmp_path / "my tools" / "orchestrate"
+    bin_dir = tmp_path / "bin dir"
+    venv = prefix / "venv"
+    link = bin_dir / "orchestrate"
+    args = ["bash", str(INSTALL), "--prefix", str(prefix), "--bin-dir", str(bin_dir)]
+
+    env = make_env(home)
+    for attempt in (1, 2):
+        result = run(args, env)
+        assert result.returncode == 0, f"run {attempt}: {describe(result)}"
+        assert (venv / "pyvenv.cfg").is_file()
+        assert os.readlink(link) == str(venv / "bin" / "orchestrate")
+        # The bin directory is outside HOME, so the advice names it in full.
+        assert f'export PATH="{bin_dir}:$PATH"' in result.stdout, describe(result)
+        assert_version(link, env)
+    assert not (home / ".local").exists(), "the default locations must stay untouched"
+
+    removed = run([*args, "--uninstall"], env)
+    assert removed.returncode == 0, describe(removed)
+    assert not venv.exists()
+    assert not link.exists() and not link.is_symlink()
+
+
+def _copy_worktree(destination: Path) -> None:
+    """Copy the files git would see (tracked plus untracked, not ignored)."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("needs the git checkout of the project")
+    listing = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in sorted(set(filter(None, listing.split("\0")))):
+        source = REPO / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the work tree but still in the index
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+@pytest.mark.slow
+def test_install_ignores_stale_build_output_and_leaves_checkout_clean(tmp_path, home, make_env):
+    clone = tmp_path / "clone"
+    _copy_worktree(clone)
+    stale = clone / "build" / "lib" / "orchestrator" / "stale_leftover.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("LEFT_OVER = True\n")
+    before = sorted(str(p.relative_to(clone)) for p in clone.rglob("*"))
+
+    prefix = tmp_path / "prefix"
+    result = run(
+        ["bash", str(clone / "install.sh"), "--prefix", str(prefix), "--bin-dir", str(home / "b")],
+        make_env(home),
+    )
+    assert result.returncode == 0, describe(result)
+    probe = run(
+        [str(prefix / "venv" / "bin" / "python"), "-c", "import orchestrator.stale_leftover"],
+        make_env(home),
+    )
+    assert probe.returncode != 0, "a stale file from build/ was installed"
+    after = sorted(str(p.relative_to(clone)) for p in clone.rglob("*"))
+    assert after == before, "install.sh wrote into the checkout"
+
+
+@pytest.mark.slow
+def test_readme_quick_start(tmp_path, home, make_env):
+    block = first_bash_block(README.read_text(encoding="utf-8"), "## Quick start")
+    assert "./install.sh" in block
+
+    clone = tmp_path / "clone"
+    _copy_worktree(clone)
+    result = run(["bash", "-euo", "pipefail", "-c", block], make_env(home), cwd=clone)
+    assert result.returncode == 0, f"Quick start block:\n{block}\n{describe(result)}"
+    assert result.stdout.strip()
