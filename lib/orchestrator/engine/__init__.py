@@ -1,0 +1,1 @@
+"""The engine: runs as event-sourced state, pure transitions, and next-action decisions."""

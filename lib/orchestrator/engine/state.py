@@ -1,0 +1,244 @@
+"""Run and step state, and the events that change it; pure data, no I/O.
+
+A run's state is a fold of its journal: ``replay(events)`` rebuilds it, and ``apply`` is the
+only function that changes it. Events are plain dicts so the journal stores them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STEP_STATUSES",
+    "RUN_STATUSES",
+    "DONE_STATUSES",
+    "FAILED_STATUSES",
+    "StepState",
+    "RunState",
+    "apply",
+    "replay",
+    "StateError",
+]
+
+SCHEMA_VERSION = 1
+
+STEP_STATUSES = ("pending", "running", "completed", "failed", "timeout", "blocked", "skipped",
+                 "awaiting_human")
+RUN_STATUSES = ("running", "completed", "failed", "interrupted", "awaiting_human")
+DONE_STATUSES = frozenset({"completed", "skipped"})  # satisfy dependents
+FAILED_STATUSES = frozenset({"failed", "timeout"})
+
+
+class StateError(ValueError):
+    """An event that does not fit the state it is applied to (a corrupt or foreign journal)."""
+
+
+@dataclass(slots=True)
+class StepState:
+    """One phase of the plan as a unit of execution."""
+
+    id: str
+    title: str
+    depends_on: list[str]
+    kind: str  # "command" (a Run block) or "agent"
+    phase_hash: str
+    max_attempts: int = 1
+    timeout_s: int | None = None
+    status: str = "pending"
+    attempts: int = 0  # attempts started, over the whole life of the run
+    attempts_base: int = 0  # attempts before the latest reset (resume); retries count from it
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    cost_usd: float = 0.0
+    history: list[dict] = field(default_factory=list)  # one entry per finished attempt
+
+    @property
+    def attempts_left(self) -> int:
+        return self.max_attempts - (self.attempts - self.attempts_base)
+
+
+@dataclass(slots=True)
+class RunState:
+    """A run: its identity, its steps in plan order, and where it stands."""
+
+    name: str
+    plan_path: str
+    plan_format: str
+    plan_hash: str
+    project_root: str
+    jobs: int
+    steps: dict[str, StepState]
+    created_at: float
+    schema: int = SCHEMA_VERSION
+    status: str = "running"
+    updated_at: float = 0.0
+    finished_at: float | None = None
+    seq: int = 0  # number of events applied
+    segments: int = 1  # 1 + number of resumes
+    cost_usd: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["steps"] = [asdict(step) for step in self.steps.values()]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunState:
+        data = dict(data)
+        steps = {raw["id"]: StepState(**raw) for raw in data.pop("steps")}
+        return cls(steps=steps, **data)
+
+    def counts(self) -> dict[str, int]:
+        result = dict.fromkeys(STEP_STATUSES, 0)
+        for step in self.steps.values():
+            result[step.status] += 1
+        return result
+
+
+def _step(state: RunState, event: dict) -> StepState:
+    try:
+        return state.steps[event["step"]]
+    except KeyError:
+        raise StateError(f"event {event.get('type')} names unknown step {event.get('step')!r}")\
+            from None
+
+
+def _block_dependents(state: RunState, failed_id: str) -> None:
+    """Mark every pending step that (transitively) needs ``failed_id`` as blocked."""
+    frontier = [failed_id]
+    while frontier:
+        current = frontier.pop()
+        for step in state.steps.values():
+            if current in step.depends_on and step.status == "pending":
+                step.status = "blocked"
+                step.error = f"dependency {failed_id} {state.steps[failed_id].status}"
+                frontier.append(step.id)
+
+
+def _new_run(event: dict) -> RunState:
+    steps = {}
+    for raw in event["steps"]:
+        steps[raw["id"]] = StepState(
+            id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
+            kind=raw["kind"], phase_hash=raw["phase_hash"],
+            max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
+        )
+    return RunState(
+        name=event["name"], plan_path=event["plan_path"], plan_format=event["plan_format"],
+        plan_hash=event["plan_hash"], project_root=event["project_root"], jobs=event["jobs"],
+        steps=steps, created_at=event["at"], updated_at=event["at"],
+    )
+
+
+def _finish_attempt(state: RunState, step: StepState, event: dict) -> None:
+    outcome = event["outcome"]
+    if outcome not in ("completed", "failed", "timeout"):
+        raise StateError(f"unknown outcome {outcome!r} for step {step.id}")
+    step.finished_at = event["at"]
+    step.duration_s = event.get("duration_s")
+    step.cost_usd += event.get("cost_usd", 0.0)
+    state.cost_usd += event.get("cost_usd", 0.0)
+    step.history.append({
+        "attempt": step.attempts, "outcome": outcome, "started_at": step.started_at,
+        "finished_at": event["at"], "duration_s": step.duration_s, "error": event.get("error"),
+    })
+    if outcome == "completed":
+        step.status = "completed"
+        step.error = None
+        return
+    step.error = event.get("error") or outcome
+    if step.attempts_left > 0:
+        step.status = "pending"  # retried by the scheduler
+        return
+    step.status = outcome
+    _block_dependents(state, step.id)
+
+
+def apply(state: RunState | None, event: dict) -> RunState:
+    """Apply one journal event to ``state`` (mutated and returned).
+
+    ``run_started`` creates the state; every other event needs one.
+    """
+    kind = event.get("type")
+    if kind == "run_started":
+        if state is not None:
+            raise StateError("run_started twice in one journal")
+        state = _new_run(event)
+        state.seq = 1
+        return state
+    if state is None:
+        raise StateError(f"journal does not begin with run_started (found {kind!r})")
+    at = event["at"]
+    if kind == "step_started":
+        step = _step(state, event)
+        step.status = "running"
+        step.attempts += 1
+        step.started_at = at
+        step.finished_at = None
+        step.duration_s = None
+    elif kind == "step_finished":
+        _finish_attempt(state, _step(state, event), event)
+    elif kind == "run_resumed":
+        _resume(state, event)
+    elif kind == "run_interrupted":
+        for step in state.steps.values():
+            if step.status == "running":
+                step.status = "pending"
+        state.status = "interrupted"
+    elif kind == "run_finished":
+        state.status = event["status"]
+        state.finished_at = at
+    elif kind == "note":
+        state.notes.append(event["text"])
+    else:
+        raise StateError(f"unknown event type {kind!r}")
+    state.seq += 1
+    state.updated_at = at
+    return state
+
+
+def _resume(state: RunState, event: dict) -> None:
+    """A new segment: in-flight, failed and blocked steps, and changed phases, go again."""
+    state.segments += 1
+    state.status = "running"
+    state.finished_at = None
+    for raw in event.get("added", ()):
+        state.steps[raw["id"]] = StepState(
+            id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
+            kind=raw["kind"], phase_hash=raw["phase_hash"],
+            max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
+        )
+    for step_id in event.get("removed", ()):
+        state.steps.pop(step_id, None)
+    for raw in event.get("updated", ()):
+        step = state.steps[raw["id"]]
+        step.title = raw.get("title", step.title)
+        step.depends_on = list(raw["depends_on"])
+        step.kind = raw["kind"]
+        step.phase_hash = raw["phase_hash"]
+        step.max_attempts = raw.get("max_attempts", step.max_attempts)
+        step.timeout_s = raw.get("timeout_s")
+    order = [raw_id for raw_id in event.get("order", ()) if raw_id in state.steps]
+    if order:
+        state.steps = {step_id: state.steps[step_id] for step_id in order}
+    for step_id in event.get("reset", ()):
+        step = state.steps[step_id]
+        step.status = "pending"
+        step.error = None
+        step.attempts_base = step.attempts
+    if "jobs" in event:
+        state.jobs = event["jobs"]
+
+
+def replay(events: list[dict]) -> RunState:
+    """Rebuild a run's state from its whole journal."""
+    state = None
+    for event in events:
+        state = apply(state, event)
+    if state is None:
+        raise StateError("journal is empty")
+    return state
