@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from .cli_runs import _cmd_run, _cmd_runs, _cmd_status
+
 __all__ = ["main"]
 
 PLAN_SCHEMA = "orchestrate/plan@1"
@@ -67,7 +69,60 @@ def _build_parser():
         "graph", parents=[plan_args], help="the dependency graph as a Mermaid flowchart",
         description="Print the plan's dependency graph as a Mermaid flowchart.")
     graph.set_defaults(handler=_cmd_graph)
+
+    run = commands.add_parser(
+        "run", parents=[common], help="run a plan or spec headless, or resume a run",
+        description="Run a plan's phases as shell steps in dependency order (a step starts "
+                    "as soon as its dependencies are done), check each step's evidence, and "
+                    "journal every outcome so the run can be resumed. Exit 0 all completed, "
+                    "1 some failed or timed out, 2 bad input or run locked, 3 paused for a "
+                    "human, 130 interrupted.")
+    run.add_argument("plan", metavar="PLAN", nargs="?", help="the plan or spec file")
+    run.add_argument("--resume", metavar="NAME", help="continue the stored run NAME")
+    run.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                     help="steps running at once (default 4, or the config's jobs)")
+    run.add_argument("--fresh", action="store_true",
+                     help="discard an unfinished run of the same plan and start over")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the schedule; run nothing, write nothing")
+    run.add_argument("--format", choices=("plan", "spec", "implementation-plan"),
+                     help="read the plan as this format instead of detecting it")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON object (orchestrate/run@1) at the end, no progress")
+    run.set_defaults(handler=_cmd_run)
+
+    status = commands.add_parser(
+        "status", parents=[common], help="the steps of a run and where they stand",
+        description="Show a stored run: each step's status, attempts, times and error. "
+                    "Without NAME, the most recently updated run.")
+    status.add_argument("name", metavar="NAME", nargs="?", help="the run (default: latest)")
+    status.add_argument("--json", action="store_true",
+                        help="print one JSON object (orchestrate/status@1)")
+    status.set_defaults(handler=_cmd_status)
+
+    runs = commands.add_parser(
+        "runs", parents=[common], help="list stored runs",
+        description="List the runs stored for this project.")
+    runs.add_argument("--state", metavar="S",
+                      choices=("running", "completed", "failed", "interrupted",
+                               "awaiting_human"),
+                      help="only runs with this status")
+    runs.add_argument("--json", action="store_true",
+                      help="print one JSON object (orchestrate/runs@1)")
+    runs.set_defaults(handler=_cmd_runs)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _print_warnings(check) -> None:
@@ -124,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv == ["--version"]:
         print(f"orchestrate {_version()}")
         return 0
+    if argv[:1] == ["--resume"]:  # the seed's spelling: orchestrate --resume NAME
+        argv = ["run", *argv]
     from .errors import OrchestrateError, PlanInvalid
 
     parser = _build_parser()

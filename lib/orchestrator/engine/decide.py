@@ -92,7 +92,7 @@ def resume_changes(state: RunState, specs: list[dict]) -> dict:
                     if step_id in now and step_id not in changed
                     and step.status in DONE_STATUSES],
         "retried": [step_id for step_id, step in state.steps.items()
-                    if step_id in reset and step.status in FAILED_STATUSES | {"blocked"}],
+                    if step_id in reset and step.status in FAILED_STATUSES],
         "pending": [step_id for step_id, step in state.steps.items()
-                    if step_id in now and step.status in ("pending", "running")],
+                    if step_id in reset and step.status not in FAILED_STATUSES],
     }

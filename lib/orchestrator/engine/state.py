@@ -140,8 +140,9 @@ def _finish_attempt(state: RunState, step: StepState, event: dict) -> None:
         raise StateError(f"unknown outcome {outcome!r} for step {step.id}")
     step.finished_at = event["at"]
     step.duration_s = event.get("duration_s")
-    step.cost_usd += event.get("cost_usd", 0.0)
-    state.cost_usd += event.get("cost_usd", 0.0)
+    cost = float(event.get("cost_usd") or 0.0)
+    step.cost_usd += cost
+    state.cost_usd += cost
     step.history.append({
         "attempt": step.attempts, "outcome": outcome, "started_at": step.started_at,
         "finished_at": event["at"], "duration_s": step.duration_s, "error": event.get("error"),
@@ -151,7 +152,7 @@ def _finish_attempt(state: RunState, step: StepState, event: dict) -> None:
         step.error = None
         return
     step.error = event.get("error") or outcome
-    if step.attempts_left > 0:
+    if step.attempts_left > 0 and not event.get("permanent"):
         step.status = "pending"  # retried by the scheduler
         return
     step.status = outcome
@@ -161,8 +162,19 @@ def _finish_attempt(state: RunState, step: StepState, event: dict) -> None:
 def apply(state: RunState | None, event: dict) -> RunState:
     """Apply one journal event to ``state`` (mutated and returned).
 
-    ``run_started`` creates the state; every other event needs one.
+    ``run_started`` creates the state; every other event needs one. An event that does not
+    fit (missing fields, out of sequence, impossible for the step) raises StateError.
     """
+    try:
+        return _apply(state, event)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, StateError):
+            raise
+        raise StateError(f"malformed {event.get('type', 'event')!r} event "
+                         f"(seq {event.get('seq')}): {exc!r}") from None
+
+
+def _apply(state: RunState | None, event: dict) -> RunState:
     kind = event.get("type")
     if kind == "run_started":
         if state is not None:
@@ -172,16 +184,23 @@ def apply(state: RunState | None, event: dict) -> RunState:
         return state
     if state is None:
         raise StateError(f"journal does not begin with run_started (found {kind!r})")
-    at = event["at"]
+    if "seq" in event and event["seq"] != state.seq + 1:
+        raise StateError(f"event {kind!r} has seq {event['seq']}, expected {state.seq + 1}")
+    at = float(event["at"])
     if kind == "step_started":
         step = _step(state, event)
+        if step.status != "pending":
+            raise StateError(f"step {step.id} started while {step.status}")
         step.status = "running"
         step.attempts += 1
         step.started_at = at
         step.finished_at = None
         step.duration_s = None
     elif kind == "step_finished":
-        _finish_attempt(state, _step(state, event), event)
+        step = _step(state, event)
+        if step.status != "running":
+            raise StateError(f"step {step.id} finished while {step.status}")
+        _finish_attempt(state, step, event)
     elif kind == "run_resumed":
         _resume(state, event)
     elif kind == "run_interrupted":

@@ -1,0 +1,140 @@
+"""CLI handlers of `run`, `status` and `runs`: call the core, render its result.
+
+Imports happen inside the handlers so that `orchestrate --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+RUN_SCHEMA = "orchestrate/run@1"
+RUNS_SCHEMA = "orchestrate/runs@1"
+
+
+def _json(data: dict) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _usage_error(message: str) -> int:
+    print(f"orchestrate run: {message}", file=sys.stderr)
+    return 2
+
+
+def _cmd_run(args) -> int:
+    if args.resume and args.plan:
+        return _usage_error("give either PLAN or --resume NAME, not both")
+    if not args.resume and not args.plan:
+        return _usage_error("a PLAN to run, or --resume NAME, is required")
+    if args.dry_run:
+        return _dry_run(args)
+    import signal
+
+    from .progress import make_progress
+    from .runner import service
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    progress = make_progress(sys.stdout, args.json)
+    try:
+        if args.resume:
+            result = service.resume_run(args.resume, jobs=args.jobs, progress=progress)
+        else:
+            result = service.start_run(args.plan, plan_format=args.format, jobs=args.jobs,
+                                       fresh=args.fresh, progress=progress)
+    except KeyboardInterrupt:
+        print("orchestrate: interrupted; the run is saved. Continue it with "
+              "`orchestrate run --resume NAME` (see `orchestrate runs`)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if args.json:
+        from .render.status_text import status_dict
+
+        data = status_dict(result.state)
+        data.update(schema=RUN_SCHEMA, exit_code=result.exit_code,
+                    run_dir=str(result.run_dir) if result.run_dir else None,
+                    debug_log=str(result.debug_log) if result.debug_log else None,
+                    notes=result.notes)
+        _json(data)
+    else:
+        _print_closing(result)
+    return result.exit_code
+
+
+def _print_closing(result) -> None:
+    state = result.state
+    if result.debug_log:
+        print(f"debug log: {result.debug_log}")
+    if state.status in ("failed", "awaiting_human"):
+        print(f"continue with: orchestrate run --resume {state.name}")
+
+
+def _dry_run(args) -> int:
+    from pathlib import Path
+
+    from .config import load_config
+    from .plan import load_plan
+    from .runner.dry_run import dry_run_schedule, dry_run_text
+    from .store import paths
+
+    if args.resume:
+        return _usage_error("--dry-run needs a PLAN, not --resume")
+    plan, warnings = load_plan(args.plan, args.format)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    config = load_config(paths.project_root(Path.cwd())).with_overrides(jobs=args.jobs)
+    schedule = dry_run_schedule(plan, config.jobs, config.default_timeout_s)
+    if args.json:
+        _json(schedule)
+    else:
+        sys.stdout.write(dry_run_text(schedule))
+    return 0
+
+
+def _load_for_reading(name: str | None):
+    from .errors import OrchestrateError
+    from .store import FileRunStore, list_runs, paths
+
+    runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
+    if name is None:
+        infos = list_runs(runs_dir)
+        if not infos:
+            raise OrchestrateError(f"no runs are stored under {runs_dir}")
+        name = max(infos, key=lambda info: info.updated_at).name
+    store = FileRunStore(runs_dir, paths.run_name(name))
+    if not store.exists():
+        known = ", ".join(info.name for info in list_runs(runs_dir)) or "none"
+        raise OrchestrateError(f"no run named {name} (stored runs: {known})")
+    return store.load(repair=False)
+
+
+def _cmd_status(args) -> int:
+    from .render.status_text import status_dict, status_text
+
+    loaded = _load_for_reading(args.name)
+    for warning in loaded.warnings:
+        print(f"orchestrate: {warning}", file=sys.stderr)
+    if args.json:
+        _json(status_dict(loaded.state))
+    else:
+        sys.stdout.write(status_text(loaded.state))
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    from .render.status_text import runs_text
+    from .store import list_runs, paths
+
+    runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
+    infos = [info for info in list_runs(runs_dir)
+             if args.state is None or info.status == args.state]
+    if args.json:
+        _json({"schema": RUNS_SCHEMA, "runs_dir": str(runs_dir),
+               "runs": [info.to_dict() for info in infos]})
+    else:
+        sys.stdout.write(runs_text(infos))
+    return 0

@@ -1,0 +1,99 @@
+"""What ``orchestrate status`` and ``orchestrate runs`` print: text tables and JSON dicts."""
+
+from __future__ import annotations
+
+import time
+
+from ..engine.state import RunState
+from . import fmt
+from .run_facts import done_count, step_duration
+
+__all__ = ["STATUS_SCHEMA", "RUNS_SCHEMA", "runs_dict", "runs_text", "status_dict",
+           "status_text"]
+
+STATUS_SCHEMA = "orchestrate/status@1"
+RUNS_SCHEMA = "orchestrate/runs@1"
+ERROR_WIDTH = 60
+
+
+def status_text(state: RunState, now: float | None = None) -> str:
+    """A header line about the run, then one row per step.
+
+    A running step's duration counts up to ``now`` when given.
+    """
+    header = (f"{state.name}  status: {state.status}  plan: {state.plan_path}  "
+              f"started: {fmt.local_time(state.created_at)}  "
+              f"updated: {fmt.local_time(state.updated_at)}  cost: {fmt.money(state.cost_usd)}")
+    day = time.localtime(state.created_at)[:3]
+    rows = []
+    for step in state.steps.values():
+        started = "-"
+        if step.started_at is not None:
+            same_day = time.localtime(step.started_at)[:3] == day
+            started = fmt.local_time(step.started_at, with_date=not same_day)
+        if step.status == "running" and step.started_at is not None:
+            took = fmt.duration(now - step.started_at) if now is not None else "-"
+        else:
+            took = fmt.duration(step_duration(step)) if step.finished_at is not None else "-"
+        error = fmt.first_line(step.error, ERROR_WIDTH) or "-"
+        rows.append([step.id, step.status, str(step.attempts), started, took, error])
+    table = fmt.table(["ID", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "ERROR"], rows)
+    return header + "\n\n" + table
+
+
+def runs_text(states: list[RunState]) -> str:
+    """One row per stored run, in the order given."""
+    if not states:
+        return "No stored runs.\n"
+    rows = [[state.name, state.status, f"{done_count(state)}/{len(state.steps)}",
+             state.plan_path, fmt.local_time(state.updated_at)] for state in states]
+    return fmt.table(["NAME", "STATUS", "STEPS", "PLAN", "UPDATED"], rows)
+
+
+def status_dict(state: RunState) -> dict:
+    """The ``orchestrate status --json`` object (schema ``orchestrate/status@1``)."""
+    return {
+        "schema": STATUS_SCHEMA,
+        "name": state.name,
+        "status": state.status,
+        "plan": state.plan_path,
+        "created_at": fmt.iso_utc(state.created_at),
+        "updated_at": fmt.iso_utc(state.updated_at),
+        "finished_at": fmt.iso_utc(state.finished_at),
+        "cost_usd": round(state.cost_usd, 6),
+        "counts": state.counts(),
+        "steps": [{
+            "id": step.id,
+            "title": step.title,
+            "status": step.status,
+            "attempts": step.attempts,
+            "started_at": fmt.iso_utc(step.started_at),
+            "finished_at": fmt.iso_utc(step.finished_at),
+            "duration_s": (None if step.finished_at is None
+                           else _rounded(step_duration(step))),
+            "error": step.error,
+            "cost_usd": round(step.cost_usd, 6),
+            "kind": step.kind,
+        } for step in state.steps.values()],
+    }
+
+
+def runs_dict(states: list[RunState]) -> dict:
+    """The ``orchestrate runs --json`` object (schema ``orchestrate/runs@1``)."""
+    return {
+        "schema": RUNS_SCHEMA,
+        "runs": [{
+            "name": state.name,
+            "status": state.status,
+            "plan": state.plan_path,
+            "steps_done": done_count(state),
+            "steps_total": len(state.steps),
+            "created_at": fmt.iso_utc(state.created_at),
+            "updated_at": fmt.iso_utc(state.updated_at),
+            "cost_usd": round(state.cost_usd, 6),
+        } for state in states],
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

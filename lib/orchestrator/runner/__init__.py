@@ -1,0 +1,1 @@
+"""The headless driver: runs steps as processes, checks their evidence, reports outcomes."""

@@ -1,0 +1,99 @@
+"""The evidence a step must leave: expected files, added dependencies, check commands.
+
+In-process checks return CheckResults; command checks are returned as (name, command) for
+the execution to run like any other step process.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..plan.model import Phase
+
+__all__ = ["CheckResult", "file_checks", "dependency_checks", "check_commands",
+           "parse_dependency_entry", "DEFAULT_MANIFESTS"]
+
+DEFAULT_MANIFESTS = ("Cargo.toml", "package.json", "pyproject.toml", "requirements.txt",
+                     "go.mod", "Gemfile", "composer.json", "pom.xml", "build.gradle")
+
+
+@dataclass(slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def _resolve(root: Path, name: str) -> Path:
+    """A path named by the plan: relative ones are under the project root."""
+    return root / Path(name).expanduser()
+
+
+def file_checks(phase: Phase, root: Path) -> list[CheckResult]:
+    """Each file the phase names exists under the project root and is not empty."""
+    results = []
+    for name in phase.files:
+        path = _resolve(root, name)
+        if not path.exists():
+            results.append(CheckResult(f"file {name}", False, "missing"))
+        elif path.is_file() and path.stat().st_size == 0:
+            results.append(CheckResult(f"file {name}", False, "empty"))
+        else:
+            results.append(CheckResult(f"file {name}", True))
+    return results
+
+
+_ENTRY = re.compile(r"^(?P<packages>.+?)(?:\s+(?:in|to|into)\s+(?P<manifest>\S+))?\s*$")
+
+
+def parse_dependency_entry(entry: str) -> tuple[list[str], str | None]:
+    """``"oxc, oxc_ast in lib/Cargo.toml"`` -> (["oxc", "oxc_ast"], "lib/Cargo.toml")."""
+    found = _ENTRY.match(entry.strip().strip("`"))
+    if not found:
+        return [], None
+    packages = [p.strip("`'\" ") for p in re.split(r",|\band\b", found.group("packages"))]
+    packages = [p.split()[0] for p in packages if p]
+    return packages, found.group("manifest")
+
+
+def _mentions(text: str, package: str) -> bool:
+    pattern = r"(?<![A-Za-z0-9_.\-])" + re.escape(package) + r"(?![A-Za-z0-9_\-])"
+    return re.search(pattern, text) is not None
+
+
+def dependency_checks(phase: Phase, root: Path) -> list[CheckResult]:
+    """Each dependency the phase adds appears in its manifest (or a usual one)."""
+    results = []
+    for entry in phase.dependencies_to_add:
+        packages, manifest = parse_dependency_entry(entry)
+        names = [manifest] if manifest else list(DEFAULT_MANIFESTS)
+        texts = []
+        for name in names:
+            path = _resolve(root, name)
+            if path.is_file():
+                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        for package in packages:
+            label = f"dependency {package}" + (f" in {manifest}" if manifest else "")
+            if not texts:
+                where = manifest or "any usual manifest"
+                results.append(CheckResult(label, False, f"{where} not found"))
+            elif any(_mentions(text, package) for text in texts):
+                results.append(CheckResult(label, True))
+            else:
+                results.append(CheckResult(label, False, "not in the manifest"))
+    return results
+
+
+def check_commands(phase: Phase, blast_radius_command: str | None) -> list[tuple[str, str]]:
+    """The commands that must exit 0: verify lines, then the blast-radius tests."""
+    commands = [(f"verify: {command.splitlines()[0]}", command) for command in phase.verify]
+    if phase.blast_radius and blast_radius_command:
+        command = blast_radius_command.replace("{pattern}", shlex.quote(phase.blast_radius))
+        commands.append((f"blast radius {phase.blast_radius}", command))
+    return commands

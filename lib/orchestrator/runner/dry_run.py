@@ -1,0 +1,63 @@
+"""`orchestrate run PLAN --dry-run`: the schedule a run would follow, computed, not run."""
+
+from __future__ import annotations
+
+from ..analysis import analyze_plan
+from ..engine.steps import step_specs
+from ..plan.model import Plan
+from ..scheduler import simulate
+
+__all__ = ["dry_run_schedule"]
+
+
+def dry_run_schedule(plan: Plan, jobs: int, default_timeout_s: int | None) -> dict:
+    """Every step in the order a run with ``jobs`` slots would start it (by estimates)."""
+    analysis = analyze_plan(plan)
+    simulation = simulate(plan.ids, plan.dependencies(), analysis.durations, jobs)
+    wave_of = {step: index + 1 for index, wave in enumerate(analysis.waves) for step in wave}
+    specs = {spec["id"]: spec for spec in step_specs(plan, default_timeout_s=default_timeout_s)}
+    phases = {phase.id: phase for phase in plan.phases}
+    order = sorted(plan.ids, key=lambda i: (simulation.starts[i], plan.ids.index(i)))
+    steps = []
+    for step_id in order:
+        phase = phases[step_id]
+        steps.append({
+            "id": step_id,
+            "title": phase.title,
+            "kind": specs[step_id]["kind"],
+            "depends_on": list(phase.depends_on),
+            "wave": wave_of[step_id],
+            "start": round(simulation.starts[step_id], 4),
+            "timeout_s": specs[step_id]["timeout_s"],
+            "run": list(phase.run),
+            "checks": len(phase.files) + len(phase.verify) + len(phase.dependencies_to_add),
+        })
+    return {
+        "schema": "orchestrate/dry-run@1",
+        "plan": plan.path,
+        "jobs": jobs,
+        "steps": steps,
+        "waves": analysis.waves,
+        "critical_path": analysis.critical_path,
+        "makespan": round(simulation.makespan, 4),
+        "unit": "hours" if analysis.estimated else "phases",
+    }
+
+
+def dry_run_text(schedule: dict) -> str:
+    lines = [f"Dry run of {schedule['plan']} with {schedule['jobs']} jobs: nothing is run, "
+             "nothing is written.", ""]
+    width = max((len(s["id"]) for s in schedule["steps"]), default=1)
+    for number, step in enumerate(schedule["steps"], 1):
+        after = ", ".join(step["depends_on"]) or "-"
+        lines.append(f"{number:3}. {step['id'].ljust(width)}  {step['kind']:<7}  "
+                     f"after {after:<12} {step['title']}")
+        for command in step["run"]:
+            lines.append(f"{'':{width + 8}}$ {command.splitlines()[0]}")
+    unit = schedule["unit"]
+    lines += ["", f"Critical path: {' -> '.join(schedule['critical_path'])}; estimated "
+                  f"{schedule['makespan']:g} {unit} with {schedule['jobs']} jobs."]
+    agents = [s["id"] for s in schedule["steps"] if s["kind"] == "agent"]
+    if agents:
+        lines.append(f"Agent steps (no Run block): {', '.join(agents)}.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,202 @@
+"""`orchestrate run` and `--resume` as core functions: open the store, take the lock, load
+the plan, wire up the reports and drive the loop. The CLI only renders what they return.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis import phase_durations
+from ..config import Config, load_config
+from ..engine import decide
+from ..engine.recorder import Recorder
+from ..engine.state import RunState
+from ..engine.steps import plan_hash, step_specs
+from ..errors import OrchestrateError
+from ..plan import load_plan
+from ..plan.model import Plan
+from ..redact import Redactor
+from ..store import FileRunStore, paths
+from .loop import HeadlessRunner
+from .reports import RunReports
+
+__all__ = ["RunResult", "start_run", "resume_run", "EXIT_CODES", "RunExists"]
+
+EXIT_CODES = {"completed": 0, "failed": 1, "awaiting_human": 3, "interrupted": 130}
+
+
+class RunExists(OrchestrateError):
+    """An unfinished run of the same plan is stored; the user must choose."""
+
+
+@dataclass(slots=True)
+class RunResult:
+    state: RunState
+    run_dir: Path | None
+    notes: list[str] = field(default_factory=list)
+    debug_log: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.state.status, 1)
+
+
+def _context(cwd: Path | None):
+    root = paths.project_root(cwd)
+    return root, paths.runs_dir(paths.state_root(root))
+
+
+def _durations(plan: Plan) -> dict[str, float]:
+    return phase_durations(plan)[0]
+
+
+def _drive(store, recorder: Recorder, plan: Plan, root: Path, config: Config, redactor,
+           progress, notes: list[str], reports: RunReports) -> RunResult:
+    runner = HeadlessRunner(recorder=recorder, plan=plan, root=root, config=config,
+                            store=store, redactor=redactor, durations=_durations(plan))
+    try:
+        runner.run(tick=progress.tick)
+    finally:
+        reports.close(recorder.state)
+        progress.close(recorder.state)
+    return RunResult(recorder.state, store.run_dir, notes, reports.debug_log_path)
+
+
+def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | None = None,
+              fresh: bool = False, cwd: Path | None = None, progress) -> RunResult:
+    """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh)."""
+    plan, warnings = load_plan(plan_path, plan_format)
+    root, runs_dir = _context(cwd)
+    config = load_config(root).with_overrides(jobs=jobs)
+    name = paths.run_name(Path(plan_path).stem)
+    redactor = Redactor()
+    store = FileRunStore(runs_dir, name, redactor=redactor)
+    notes = [str(w) for w in warnings]
+    lock = store.lock()
+    with lock:
+        if lock.notice:
+            notes.append(lock.notice)
+        if store.exists():
+            _replace_existing(store, name, plan_path, fresh, notes)
+        for note in notes:
+            progress.note(note)
+        recorder = Recorder(store)
+        reports = RunReports(store, root, name, plan_path, redactor)
+        recorder.listeners += [reports, progress.event]
+        recorder.start(
+            name=name, plan_path=str(Path(plan_path).resolve()), plan_format=plan.format,
+            plan_hash=plan_hash(plan), project_root=str(root), jobs=config.jobs,
+            steps=step_specs(plan, config.command_attempts, config.agent_attempts,
+                             config.default_timeout_s),
+        )
+        _keep_plan_copy(store, plan_path, redactor)
+        return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports)
+
+
+def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list[str]) -> None:
+    if fresh:
+        store.remove()
+        notes.append(f"started over: the previous run {name} was removed (--fresh)")
+        return
+    loaded = store.load()
+    state = loaded.state
+    if state.status == "completed":
+        store.remove()
+        notes.append(f"the previous run {name} had completed; starting a new one")
+        return
+    counts = state.counts()
+    raise RunExists(
+        f"an unfinished run of {plan_path} exists: {name} ({state.status}, "
+        f"{counts['completed']} of {len(state.steps)} steps completed). "
+        f"Continue it with `orchestrate run --resume {name}`, or start over with "
+        f"`orchestrate run {plan_path} --fresh`"
+    )
+
+
+def _keep_plan_copy(store, plan_path: str, redactor) -> None:
+    """The plan as it was at the start, for a resume after the file moved or vanished."""
+    if store.run_dir is None:
+        return
+    text = Path(plan_path).read_text(encoding="utf-8", errors="replace")
+    (store.run_dir / "plan.md").write_text(redactor.redact(text), encoding="utf-8")
+
+
+def _plan_for_resume(state: RunState, store, notes: list[str]) -> Plan:
+    path = Path(state.plan_path)
+    if path.exists():
+        plan, warnings = load_plan(str(path), state.plan_format)
+        notes += [str(w) for w in warnings]
+        return plan
+    copy = store.run_dir / "plan.md" if store.run_dir else None
+    if copy is None or not copy.exists():
+        raise OrchestrateError(f"the plan of run {state.name} is gone: {path} does not exist")
+    notes.append(f"{path} no longer exists; using the copy taken when the run began")
+    plan, _ = load_plan(str(copy), state.plan_format)
+    return plan
+
+
+def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
+               progress) -> RunResult:
+    """Continue a stored run: completed steps are skipped, the rest run again."""
+    root, runs_dir = _context(cwd)
+    slug = paths.run_name(name)
+    redactor = Redactor()
+    store = FileRunStore(runs_dir, slug, redactor=redactor)
+    if not store.exists():
+        known = [info.name for info in paths_list(runs_dir)]
+        hint = f" (stored runs: {', '.join(known)})" if known else " (no runs are stored here)"
+        raise OrchestrateError(f"no run named {slug} under {runs_dir}{hint}")
+    lock = store.lock()
+    with lock:
+        notes: list[str] = []
+        if lock.notice:
+            notes.append(lock.notice)
+        loaded = store.load(repair=True)
+        notes += loaded.warnings
+        state = loaded.state
+        plan = _plan_for_resume(state, store, notes)
+        config = load_config(root).with_overrides(jobs=jobs)
+        specs = step_specs(plan, config.command_attempts, config.agent_attempts,
+                           config.default_timeout_s)
+        changes = decide.resume_changes(state, specs)
+        notes.append(_resume_summary(changes))
+        for note in notes:
+            progress.note(note)
+        recorder = Recorder(store, state)
+        reports = RunReports(store, root, state.name, state.plan_path, redactor, resumed=True)
+        recorder.listeners += [reports, progress.event]
+        payload = {key: changes[key] for key in
+                   ("added", "removed", "changed", "updated", "reset", "order", "skipped",
+                    "retried", "pending")}
+        if jobs is not None:
+            payload["jobs"] = jobs
+        recorder.record("run_resumed", **payload)
+        return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports)
+
+
+def _resume_summary(changes: dict) -> str:
+    def ids(key: str) -> str:
+        return ", ".join(changes[key]) if changes[key] else "none"
+
+    text = (f"resuming: skipping completed {ids('skipped')}; retrying {ids('retried')}; "
+            f"pending {ids('pending')}")
+    if changes["changed"]:
+        text += f"; changed since the run began (will run again): {ids('changed')}"
+    if changes["added"]:
+        text += "; new phases: " + ", ".join(spec["id"] for spec in changes["added"])
+    if changes["removed"]:
+        text += f"; phases no longer in the plan: {ids('removed')}"
+    return text
+
+
+def paths_list(runs_dir: Path):
+    from ..store import list_runs
+
+    return list_runs(runs_dir)[0] if isinstance(list_runs(runs_dir), tuple) \
+        else list_runs(runs_dir)
+
+
+def remove_tree(path: Path) -> None:  # pragma: no cover - kept for symmetry with store
+    shutil.rmtree(path, ignore_errors=True)

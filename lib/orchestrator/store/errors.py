@@ -1,0 +1,78 @@
+"""What can go wrong with a stored run; each error carries the facts it names."""
+
+from __future__ import annotations
+
+from ..errors import OrchestrateError
+
+__all__ = ["StateCorrupt", "SchemaMismatch", "RunLocked", "RunNotFound", "RunExists",
+           "InvalidRunName"]
+
+
+class StateCorrupt(OrchestrateError):
+    """A journal that cannot be read as a run; the file is left as it was."""
+
+    def __init__(self, path: str, line: int | None, problem: str):
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class SchemaMismatch(OrchestrateError):
+    """A file written by a newer orchestrate, which this one must not rewrite."""
+
+    def __init__(self, path: str, found: int, supported: int):
+        self.path = str(path)
+        self.found = found
+        self.supported = supported
+        super().__init__(f"{self.path}: written by a newer orchestrate (schema {found}, this "
+                         f"version reads {supported}); file left untouched")
+
+
+class RunLocked(OrchestrateError):
+    """Another process holds the run; ``pid`` is None when it could not be read."""
+
+    def __init__(self, name: str, pid: int | None, host: str | None = None):
+        self.name = name
+        self.pid = pid
+        self.host = host
+        holder = "pid unknown" if pid is None else f"pid {pid}"
+        if host:
+            holder += f" on {host}"
+        super().__init__(f"run {name} is in use by another orchestrate process ({holder}); "
+                         f"wait for it or stop it")
+
+
+class RunNotFound(OrchestrateError):
+    """No stored run has this name; ``known`` lists the ones that exist."""
+
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        self.known = known
+        if not known:
+            tail = "no runs are stored yet"
+        elif len(known) <= 20:
+            tail = "known runs: " + ", ".join(known)
+        else:
+            tail = "known runs: " + ", ".join(known[:20]) + f", and {len(known) - 20} more"
+        super().__init__(f"no run named {name}; {tail}")
+
+
+class RunExists(OrchestrateError):
+    """A new run would overwrite a stored one."""
+
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"run {name} already exists; resume it with --resume {name} or "
+                         f"start over with --fresh")
+
+
+class InvalidRunName(OrchestrateError):
+    """A run name that is not one safe path component."""
+
+    def __init__(self, name: str, suggestion: str):
+        self.name = name
+        self.suggestion = suggestion
+        super().__init__(f"{name!r} is not a valid run name (lowercase letters, digits, '.', "
+                         f"'_' and '-'; for example {suggestion!r})")

@@ -1,0 +1,133 @@
+"""One writer per run: an exclusive ``flock`` on the run's lock file, which names its holder.
+
+The kernel drops a ``flock`` when its holder dies, so a lock file left by a crash is free to
+take; its content (pid, host, start time) only serves messages. The descriptor is
+close-on-exec: step processes that outlive the runner never keep the run locked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+from .errors import RunLocked
+
+__all__ = ["RunLock", "pid_alive"]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (on this host)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _read_holder(fd: int) -> dict:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        holder = json.loads(raw) if raw.strip() else {}
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+class RunLock:
+    """``with RunLock(path, name) as lock:`` holds the run; ``lock.notice`` says whether a
+    lock left by a dead process was taken over. Never waits: a held lock raises RunLocked.
+    """
+
+    __slots__ = ("path", "name", "notice", "_fd")
+
+    def __init__(self, path: Path, name: str | None = None):
+        self.path = Path(path)
+        self.name = name or self.path.parent.name
+        self.notice: str | None = None
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    @property
+    def fd(self) -> int | None:
+        return self._fd
+
+    def acquire(self) -> str | None:
+        """Take the lock; returns a notice when a dead holder's lock was taken over."""
+        if self._fd is not None:
+            raise RuntimeError(f"lock {self.path} is already held by this object")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self._wait_for_holder(fd)
+            os.close(fd)
+            pid = holder.get("pid")
+            raise RunLocked(self.name, pid if isinstance(pid, int) else None,
+                            _other_host(holder)) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self.notice = self._takeover_notice(_read_holder(fd))
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(me).encode() + b"\n", 0)
+        self._fd = fd
+        return self.notice
+
+    def release(self) -> None:
+        """Clear the holder's name from the file and let go; a no-op when not held."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # closing the only descriptor drops the flock
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def _takeover_notice(self, holder: dict) -> str | None:
+        pid = holder.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            return None
+        if _other_host(holder):
+            return (f"took over the lock of run {self.name} from pid {pid} on "
+                    f"{holder['host']}, which no longer holds it")
+        if pid_alive(pid):  # the pid was reused by an unrelated process
+            return (f"took over the lock of run {self.name} left by pid {pid}, which no "
+                    f"longer holds it")
+        return (f"took over the lock of run {self.name} from pid {pid}, which is no longer "
+                f"running")
+
+    @staticmethod
+    def _wait_for_holder(fd: int) -> dict:
+        """The holder's record; it may be a moment behind its flock, so look a few times."""
+        for _ in range(5):
+            holder = _read_holder(fd)
+            if holder:
+                return holder
+            time.sleep(0.02)
+        return {}
+
+
+def _other_host(holder: dict) -> str | None:
+    host = holder.get("host")
+    return host if isinstance(host, str) and host != socket.gethostname() else None

@@ -1,0 +1,59 @@
+"""Where runs live on disk, and run names that are safe as one path component."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import unicodedata
+from pathlib import Path
+
+__all__ = ["STATE_DIR_ENV", "project_root", "state_root", "runs_dir", "errors_dir", "run_name",
+           "MAX_NAME"]
+
+STATE_DIR_ENV = "ORCHESTRATE_STATE_DIR"
+MAX_NAME = 64
+_OTHER = re.compile(r"[^a-z0-9._-]+")
+_REPEATS = re.compile(r"([._-])\1+")
+
+
+def project_root(cwd: Path | None = None) -> Path:
+    """The git top level containing ``cwd``, else ``cwd`` itself (resolved)."""
+    here = Path.cwd() if cwd is None else Path(cwd)
+    try:
+        done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):  # no git, or a cwd that is gone
+        return here.resolve()
+    top = done.stdout.strip()
+    return Path(top).resolve() if done.returncode == 0 and top else here.resolve()
+
+
+def state_root(root: Path) -> Path:
+    """``$ORCHESTRATE_STATE_DIR`` when set, else ``<root>/.claude/orchestrate``."""
+    override = os.environ.get(STATE_DIR_ENV)
+    if override:
+        return Path(override).expanduser().resolve()
+    return Path(root) / ".claude" / "orchestrate"
+
+
+def runs_dir(state: Path) -> Path:
+    return Path(state) / "runs"
+
+
+def errors_dir(state: Path) -> Path:
+    return Path(state) / "errors"
+
+
+def run_name(text: str) -> str:
+    """A run name from free text (usually a plan file's stem), safe as one path component.
+
+    >>> run_name("phase-8.2"), run_name("My Plan!"), run_name("../..")
+    ('phase-8.2', 'my-plan', 'run')
+    """
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    name = _REPEATS.sub(r"\1", _OTHER.sub("-", folded)).strip(".-")
+    name = name[:MAX_NAME].rstrip(".-")
+    return name or "run"

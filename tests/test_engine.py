@@ -1,0 +1,208 @@
+"""The pure engine: state transitions and next-step decisions, no filesystem."""
+
+from __future__ import annotations
+
+import pytest
+from orchestrator.engine import decide
+from orchestrator.engine.state import RunState, StateError, apply, replay
+
+
+def spec(step_id, deps=(), kind="command", attempts=1, phase_hash=None):
+    return {"id": step_id, "title": f"step {step_id}", "depends_on": list(deps), "kind": kind,
+            "phase_hash": phase_hash or f"h{step_id}", "max_attempts": attempts,
+            "timeout_s": None}
+
+
+def started(*specs, jobs=4):
+    return {"type": "run_started", "seq": 1, "at": 100.0, "schema": 1, "name": "demo",
+            "plan_path": "/p/plan.md", "plan_format": "plan", "plan_hash": "x",
+            "project_root": "/p", "jobs": jobs, "steps": list(specs)}
+
+
+class Run:
+    """A tiny driver over apply() with a fake clock, for readable tests."""
+
+    def __init__(self, *specs, jobs=4):
+        self.at = 100.0
+        self.state = apply(None, started(*specs, jobs=jobs))
+
+    def do(self, kind, **payload):
+        self.at += 1
+        self.state = apply(self.state, {"type": kind, "seq": self.state.seq + 1,
+                                        "at": self.at, **payload})
+        return self
+
+    def start(self, step):
+        return self.do("step_started", step=step)
+
+    def finish(self, step, outcome="completed", **extra):
+        return self.do("step_finished", step=step, outcome=outcome, duration_s=1.0, **extra)
+
+    def status(self, step):
+        return self.state.steps[step].status
+
+    def next(self, jobs=None):
+        return decide.next_steps(self.state, decide.scheduler_for(self.state),
+                                 jobs or self.state.jobs)
+
+
+def test_a_run_starts_with_every_step_pending():
+    run = Run(spec("1"), spec("2", ["1"]))
+    assert [s.status for s in run.state.steps.values()] == ["pending", "pending"]
+    assert run.state.status == "running"
+    assert decide.ready_steps(run.state) == ["1"]
+
+
+def test_completion_makes_dependents_ready():
+    run = Run(spec("1"), spec("2", ["1"]))
+    run.start("1").finish("1")
+    assert run.status("1") == "completed"
+    assert run.state.steps["1"].attempts == 1
+    assert decide.ready_steps(run.state) == ["2"]
+
+
+def test_failure_blocks_dependents_transitively_and_independent_steps_go_on():
+    run = Run(spec("1"), spec("2", ["1"]), spec("3", ["2"]), spec("4"))
+    run.start("1").finish("1", "failed", error="boom")
+    assert [run.status(s) for s in "1234"] == ["failed", "blocked", "blocked", "pending"]
+    assert run.state.steps["2"].error == "dependency 1 failed"
+    assert run.next() == ["4"]
+    run.start("4").finish("4")
+    assert decide.final_status(run.state) == "failed"
+
+
+def test_timeout_is_its_own_status_and_blocks_dependents():
+    run = Run(spec("1"), spec("2", ["1"]))
+    run.start("1").finish("1", "timeout", error="timed out after 5 s")
+    assert run.status("1") == "timeout"
+    assert run.status("2") == "blocked"
+    assert run.state.steps["2"].error == "dependency 1 timeout"
+
+
+def test_a_failed_attempt_is_retried_while_attempts_remain():
+    run = Run(spec("1", attempts=3))
+    run.start("1").finish("1", "failed", error="first")
+    assert run.status("1") == "pending"
+    assert run.state.steps["1"].attempts_left == 2
+    run.start("1").finish("1", "failed", error="second")
+    run.start("1").finish("1", "failed", error="third")
+    assert run.status("1") == "failed"
+    assert run.state.steps["1"].error == "third"
+    assert [h["error"] for h in run.state.steps["1"].history] == ["first", "second", "third"]
+
+
+def test_a_permanent_failure_is_not_retried():
+    run = Run(spec("1", attempts=3))
+    run.start("1").finish("1", "failed", error="not logged in", permanent=True)
+    assert run.status("1") == "failed"
+
+
+def test_no_wave_barrier_a_step_starts_when_its_own_dependencies_are_done():
+    # 1 and 2 have no deps; 3 needs only 1. While 2 still runs, 3 may start.
+    run = Run(spec("1"), spec("2"), spec("3", ["1"]))
+    assert run.next() == ["1", "2"]
+    run.start("1").start("2").finish("1")
+    assert run.next() == ["3"]
+
+
+def test_jobs_bound_and_critical_path_first():
+    # 3 heads a long chain, so it goes before 1 and 2 when only one slot is free.
+    run = Run(spec("1"), spec("2"), spec("3"), spec("4", ["3"]), spec("5", ["4"]), jobs=1)
+    assert run.next() == ["3"]
+    run.start("3")
+    assert run.next() == []
+
+
+def test_conflicting_steps_do_not_run_together():
+    run = Run(spec("1"), spec("2"), spec("3"))
+    same = {("1", "2"), ("2", "1")}
+    chosen = decide.next_steps(run.state, decide.scheduler_for(run.state), 4,
+                               conflicts=lambda a, b: (a, b) in same)
+    assert chosen == ["1", "3"]
+
+
+def test_final_status():
+    run = Run(spec("1"), spec("2"))
+    assert decide.final_status(run.state) is None
+    run.start("1")
+    assert decide.final_status(run.state) is None
+    run.finish("1").start("2").finish("2")
+    assert decide.final_status(run.state) == "completed"
+
+
+def test_interruption_puts_running_steps_back_to_pending():
+    run = Run(spec("1"), spec("2"))
+    run.start("1").start("2").finish("2").do("run_interrupted")
+    assert run.state.status == "interrupted"
+    assert [run.status("1"), run.status("2")] == ["pending", "completed"]
+
+
+def test_resume_changes_and_reset():
+    run = Run(spec("1"), spec("2", ["1"]), spec("3", ["2"]), spec("4", attempts=2))
+    run.start("1").finish("1").start("2").finish("2", "failed", error="x")
+    run.start("4")  # in flight when the runner died
+    now = [spec("1"), spec("2", ["1"]), spec("3", ["2"]), spec("4", attempts=2)]
+    changes = decide.resume_changes(run.state, now)
+    assert changes["skipped"] == ["1"]
+    assert changes["retried"] == ["2"]
+    assert changes["reset"] == ["2", "3", "4"]
+    assert changes["changed"] == []
+    run.do("run_resumed", **changes)
+    assert [run.status(s) for s in "1234"] == ["completed", "pending", "pending", "pending"]
+    assert run.state.steps["2"].attempts_left == 1  # a fresh set of attempts
+    assert run.state.segments == 2
+
+
+def test_resume_reruns_changed_phases_and_follows_the_new_plan():
+    run = Run(spec("1"), spec("2", ["1"]))
+    run.start("1").finish("1").start("2").finish("2")
+    now = [spec("1", phase_hash="edited"), spec("2", ["1"]), spec("2b", ["1"])]
+    changes = decide.resume_changes(run.state, now)
+    assert changes["changed"] == ["1"]
+    assert [s["id"] for s in changes["added"]] == ["2b"]
+    run.do("run_resumed", **changes)
+    assert run.status("1") == "pending"
+    assert run.status("2") == "completed"
+    assert list(run.state.steps) == ["1", "2", "2b"]
+    assert run.state.steps["1"].phase_hash == "edited"
+
+
+def test_replay_equals_incremental_application_and_round_trips():
+    run = Run(spec("1", attempts=2), spec("2", ["1"]))
+    events = [started(spec("1", attempts=2), spec("2", ["1"]))]
+    for kind, payload in [("step_started", {"step": "1"}),
+                          ("step_finished", {"step": "1", "outcome": "failed", "error": "e"}),
+                          ("step_started", {"step": "1"}),
+                          ("step_finished", {"step": "1", "outcome": "completed",
+                                             "cost_usd": 0.25})]:
+        run.do(kind, **payload)
+        events.append({"type": kind, "seq": len(events) + 1, "at": run.at, **payload})
+    rebuilt = replay(events)
+    assert rebuilt.to_dict() == run.state.to_dict()
+    assert RunState.from_dict(rebuilt.to_dict()).to_dict() == rebuilt.to_dict()
+    assert rebuilt.cost_usd == 0.25
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ([], "journal is empty"),
+        ([{"type": "step_started", "at": 1, "step": "1"}], "does not begin with run_started"),
+        ([started(spec("1")), started(spec("1"))], "run_started twice"),
+        ([started(spec("1")), {"type": "step_started", "at": 1, "step": "9"}], "unknown step"),
+        ([started(spec("1")), {"type": "bogus", "at": 1}], "unknown event type"),
+        ([started(spec("1")), {"type": "step_started", "at": 1, "step": "1"},
+          {"type": "step_finished", "at": 2, "step": "1", "outcome": "maybe"}],
+         "unknown outcome"),
+        ([started(spec("1")), {"type": "step_finished", "at": 1, "step": "1",
+                               "outcome": "completed"}], "finished while pending"),
+        ([started(spec("1")), {"type": "step_started", "at": 1, "step": "1", "seq": 5}],
+         "has seq 5, expected 2"),
+        ([started(spec("1")), {"type": "step_started", "step": "1"}], "malformed"),
+        ([started(spec("1")), {"type": "step_started", "at": 1, "step": "1"},
+          {"type": "step_started", "at": 2, "step": "1"}], "started while running"),
+    ],
+)
+def test_bad_journals_raise_state_error(events, message):
+    with pytest.raises(StateError, match=message):
+        replay(events)
