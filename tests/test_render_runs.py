@@ -19,6 +19,7 @@ from orchestrator.render.debug_log import (
 from orchestrator.render.run_log import CATEGORIES, checks_summary, run_log_lines
 from orchestrator.render.status_text import runs_dict, runs_text, status_dict, status_text
 from orchestrator.render.summary import gantt, summary_markdown
+from orchestrator.store import RunInfo
 
 from .run_scenarios import (
     SPECS,
@@ -385,7 +386,7 @@ def test_status_text_columns_and_truncated_error():
 
 
 def test_runs_text_and_dict():
-    states = [replay(full_run()), replay(first_segment())]
+    states = [RunInfo.from_state(replay(full_run())), RunInfo.from_state(replay(first_segment()))]
     lines = runs_text(states).splitlines()
     assert lines[0].split() == ["NAME", "STATUS", "STEPS", "PLAN", "UPDATED"]
     assert lines[1].split()[:4] == ["feature", "completed", "5/5", "docs/plan.md"]

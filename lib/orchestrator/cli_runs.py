@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 
 RUN_SCHEMA = "orchestrate/run@1"
-RUNS_SCHEMA = "orchestrate/runs@1"
 
 
 def _json(data: dict) -> None:
@@ -126,15 +125,14 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_runs(args) -> int:
-    from .render.status_text import runs_text
+    from .render.status_text import runs_dict, runs_text
     from .store import list_runs, paths
 
     runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
     infos = [info for info in list_runs(runs_dir)
              if args.state is None or info.status == args.state]
     if args.json:
-        _json({"schema": RUNS_SCHEMA, "runs_dir": str(runs_dir),
-               "runs": [info.to_dict() for info in infos]})
+        _json(runs_dict(infos))
     else:
         sys.stdout.write(runs_text(infos))
     return 0

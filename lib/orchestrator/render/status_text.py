@@ -6,7 +6,7 @@ import time
 
 from ..engine.state import RunState
 from . import fmt
-from .run_facts import done_count, step_duration
+from .run_facts import step_duration
 
 __all__ = ["STATUS_SCHEMA", "RUNS_SCHEMA", "runs_dict", "runs_text", "status_dict",
            "status_text"]
@@ -41,12 +41,12 @@ def status_text(state: RunState, now: float | None = None) -> str:
     return header + "\n\n" + table
 
 
-def runs_text(states: list[RunState]) -> str:
-    """One row per stored run, in the order given."""
-    if not states:
+def runs_text(runs: list) -> str:
+    """One row per stored run (``store.RunInfo``), in the order given."""
+    if not runs:
         return "No stored runs.\n"
-    rows = [[state.name, state.status, f"{done_count(state)}/{len(state.steps)}",
-             state.plan_path, fmt.local_time(state.updated_at)] for state in states]
+    rows = [[info.name, info.status, f"{info.steps_done}/{info.steps_total}",
+             info.plan_path, fmt.local_time(info.updated_at)] for info in runs]
     return fmt.table(["NAME", "STATUS", "STEPS", "PLAN", "UPDATED"], rows)
 
 
@@ -78,20 +78,20 @@ def status_dict(state: RunState) -> dict:
     }
 
 
-def runs_dict(states: list[RunState]) -> dict:
+def runs_dict(runs: list) -> dict:
     """The ``orchestrate runs --json`` object (schema ``orchestrate/runs@1``)."""
     return {
         "schema": RUNS_SCHEMA,
         "runs": [{
-            "name": state.name,
-            "status": state.status,
-            "plan": state.plan_path,
-            "steps_done": done_count(state),
-            "steps_total": len(state.steps),
-            "created_at": fmt.iso_utc(state.created_at),
-            "updated_at": fmt.iso_utc(state.updated_at),
-            "cost_usd": round(state.cost_usd, 6),
-        } for state in states],
+            "name": info.name,
+            "status": info.status,
+            "plan": info.plan_path,
+            "steps_done": info.steps_done,
+            "steps_total": info.steps_total,
+            "created_at": fmt.iso_utc(info.created_at),
+            "updated_at": fmt.iso_utc(info.updated_at),
+            "cost_usd": round(info.cost_usd, 6),
+        } for info in runs],
     }
 
 

@@ -155,12 +155,21 @@ class RunInfo:
     created_at: float
     updated_at: float
     counts: dict[str, int]
+    cost_usd: float = 0.0
 
     @classmethod
     def from_state(cls, state: RunState) -> RunInfo:
         counts = {status: n for status, n in state.counts().items() if n}
         return cls(state.name, state.status, state.plan_path, state.created_at,
-                   state.updated_at, counts)
+                   state.updated_at, counts, state.cost_usd)
+
+    @property
+    def steps_total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def steps_done(self) -> int:
+        return self.counts.get("completed", 0) + self.counts.get("skipped", 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
