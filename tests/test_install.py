@@ -327,4 +327,6 @@ def test_readme_quick_start(tmp_path, home, make_env):
     _copy_worktree(clone)
     result = run(["bash", "-euo", "pipefail", "-c", block], make_env(home), cwd=clone)
     assert result.returncode == 0, f"Quick start block:\n{block}\n{describe(result)}"
-    assert result.stdout.strip()
+    assert "PROGRESS: 2a started" in result.stdout  # progress as the run goes
+    assert "plan: completed, 5/5 steps done" in result.stdout
+    assert not (clone / "out").exists(), "the example must not write into the clone"
