@@ -4,7 +4,6 @@ the plan, wire up the reports and drive the loop. The CLI only renders what they
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ..errors import OrchestrateError
 from ..plan import load_plan
 from ..plan.model import Plan
 from ..redact import Redactor
-from ..store import FileRunStore, paths
+from ..store import FileRunStore, list_runs, paths
 from .loop import HeadlessRunner
 from .reports import RunReports
 
@@ -145,7 +144,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
     redactor = Redactor()
     store = FileRunStore(runs_dir, slug, redactor=redactor)
     if not store.exists():
-        known = [info.name for info in paths_list(runs_dir)]
+        known = [info.name for info in list_runs(runs_dir)]
         hint = f" (stored runs: {', '.join(known)})" if known else " (no runs are stored here)"
         raise OrchestrateError(f"no run named {slug} under {runs_dir}{hint}")
     lock = store.lock()
@@ -189,14 +188,3 @@ def _resume_summary(changes: dict) -> str:
     if changes["removed"]:
         text += f"; phases no longer in the plan: {ids('removed')}"
     return text
-
-
-def paths_list(runs_dir: Path):
-    from ..store import list_runs
-
-    return list_runs(runs_dir)[0] if isinstance(list_runs(runs_dir), tuple) \
-        else list_runs(runs_dir)
-
-
-def remove_tree(path: Path) -> None:  # pragma: no cover - kept for symmetry with store
-    shutil.rmtree(path, ignore_errors=True)
