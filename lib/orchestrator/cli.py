@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from .cli_checkpoint import add_checkpoint_parser
+from .cli_error import add_error_parser
 from .cli_runs import _cmd_run, _cmd_runs, _cmd_status
 
 __all__ = ["main"]
@@ -89,6 +91,12 @@ def _build_parser():
                      help="read the plan as this format instead of detecting it")
     run.add_argument("--json", action="store_true",
                      help="print one JSON object (orchestrate/run@1) at the end, no progress")
+    run.add_argument("--max-cost", type=_amount, metavar="USD",
+                     help="no agent step starts once the run has spent this much; the run "
+                          "then pauses (exit 3) until resumed with a higher cap")
+    run.add_argument("--agent-cmd", metavar="TEMPLATE",
+                     help="run agent steps with this command instead of `claude -p`; "
+                          "{prompt_file}, {agent}, {model}, {budget} are filled in")
     run.set_defaults(handler=_cmd_run)
 
     status = commands.add_parser(
@@ -110,7 +118,21 @@ def _build_parser():
     runs.add_argument("--json", action="store_true",
                       help="print one JSON object (orchestrate/runs@1)")
     runs.set_defaults(handler=_cmd_runs)
+    add_checkpoint_parser(commands, common)
+    add_error_parser(commands, common)
     return parser
+
+
+def _amount(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -1,0 +1,126 @@
+# shellcheck shell=bash
+# Error classification and retries for scripts: thin wrappers over `orchestrate error`.
+#
+#   source lib/error-handling.sh
+#   retry_with_backoff 3 claude -p "$prompt" || exit
+#   kind=$(classify_error "$stderr_text")        # transient | permanent | unknown
+#   suggest_recovery "$stderr_text"               # what the user should do
+#   format_error_report "$stderr_text" "phase 2"  # a multi-line report, secrets redacted
+#
+# The classification rules live once, in Python (lib/orchestrator/failures.py); error text is
+# always passed to the CLI as one argument after `--`, never evaluated.
+
+# shellcheck source=lib/orchestrate-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/orchestrate-common.sh"
+
+# classify_error TEXT [--status N] [--subtype S] [--exit-code N]
+# Prints the kind of the failure TEXT describes: transient, permanent or unknown.
+classify_error() {
+    if (($# < 1)); then
+        printf '%s\n' "usage: classify_error TEXT [--status N] [--subtype S] [--exit-code N]" >&2
+        return 2
+    fi
+    orch_cli error classify --field kind "${@:2}" -- "$1" </dev/null
+}
+
+# suggest_recovery TEXT [--status N] [--subtype S] [--exit-code N]
+# Prints one line saying what to do about the failure TEXT describes.
+suggest_recovery() {
+    if (($# < 1)); then
+        printf '%s\n' "usage: suggest_recovery TEXT [--status N] [--subtype S] [--exit-code N]" >&2
+        return 2
+    fi
+    orch_cli error classify --field suggestion "${@:2}" -- "$1" </dev/null
+}
+
+# format_error_report TEXT [STEP]
+# Prints a report of the failure: what it is, the step, whether a retry can help, the text
+# (secrets redacted) and what to do.
+format_error_report() {
+    if (($# < 1 || $# > 2)); then
+        printf '%s\n' "usage: format_error_report TEXT [STEP]" >&2
+        return 2
+    fi
+    if [[ -n ${2:-} ]]; then
+        orch_cli error report --step "$2" -- "$1" </dev/null
+    else
+        orch_cli error report -- "$1" </dev/null
+    fi
+}
+
+# orch_env_seconds NAME DEFAULT
+# Prints the value of the variable NAME when it is a non-negative decimal number, else
+# DEFAULT (with a warning on stderr when NAME is set to something else).
+orch_env_seconds() {
+    local value=${!1:-}
+    if [[ -z $value ]]; then
+        printf '%s\n' "$2"
+    elif [[ $value =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ ]]; then
+        printf '%s\n' "$value"
+    else
+        printf '%s\n' "warning: $1 is not a number of seconds; using $2" >&2
+        printf '%s\n' "$2"
+    fi
+}
+
+# retry_with_backoff MAX_ATTEMPTS COMMAND [ARGS...]
+# Runs COMMAND with its ARGS (as they are: nothing is evaluated) up to MAX_ATTEMPTS times in
+# all. Its stdout and stderr still reach the caller; stderr is also captured, and a failure is
+# classified from it and the exit code. A permanent failure returns at once with the
+# suggestion on stderr; a transient or unknown one waits, with full-jitter exponential backoff
+# (a random wait up to ORCH_BACKOFF_BASE_S * 2^(retry-1) seconds, default base 1, at most
+# ORCH_BACKOFF_CAP_S, default 30; at least the error's retry-after, itself capped by
+# ORCH_BACKOFF_CAP_S), then retries. Returns 0 on success, else the last exit code.
+retry_with_backoff() {
+    if (($# < 2)) || [[ ! $1 =~ ^[1-9][0-9]*$ ]]; then
+        printf '%s\n' "usage: retry_with_backoff MAX_ATTEMPTS COMMAND [ARGS...]" >&2
+        return 2
+    fi
+    local max_attempts=$1
+    shift
+    local base cap err_file attempt=1 rc text verdict kind after message suggestion delay
+    base=$(orch_env_seconds ORCH_BACKOFF_BASE_S 1)
+    cap=$(orch_env_seconds ORCH_BACKOFF_CAP_S 30)
+    err_file=$(mktemp "${TMPDIR:-/tmp}/orchestrate-retry.XXXXXX") || return 1
+    while :; do
+        rc=0
+        # stdout goes straight through fd 3; stderr is teed to the file and to stderr. The
+        # `|| :` keeps a caller's `set -e` from ending the shell before rc is read.
+        { "$@" 2>&1 1>&3 3>&- | tee "$err_file" >&2; rc=${PIPESTATUS[0]}; } 3>&1 || :
+        if ((rc == 0)); then
+            rm -f "$err_file"
+            return 0
+        fi
+        # The tail holds the error, and keeps the argument within the kernel's 128 KiB limit.
+        text=$(tail -c 65536 "$err_file" | tr -d '\000')
+        verdict=$(orch_cli error classify --exit-code "$rc" --field kind \
+            --field retry_after_s --field message --field suggestion -- "$text" </dev/null)
+        kind='' after='' message='' suggestion=''
+        { IFS= read -r kind; IFS= read -r after; IFS= read -r message
+          IFS= read -r suggestion; } <<<"$verdict" || :
+        if [[ $kind == permanent ]]; then
+            printf 'retry_with_backoff: %s failed (exit %d): %s; not retrying\n' \
+                "$1" "$rc" "$message" >&2
+            printf 'suggestion: %s\n' "$suggestion" >&2
+            rm -f "$err_file"
+            return "$rc"
+        fi
+        if ((attempt >= max_attempts)); then
+            printf 'retry_with_backoff: %s failed %d times (exit %d); giving up\n' \
+                "$1" "$attempt" "$rc" >&2
+            rm -f "$err_file"
+            return "$rc"
+        fi
+        delay=$(awk -v base="$base" -v cap="$cap" -v n="$((attempt - 1))" -v r="$RANDOM" \
+            -v after="$after" 'BEGIN {
+                ceiling = base * 2 ^ n; if (ceiling > cap) ceiling = cap
+                wait = ceiling * r / 32767
+                if (after != "") { floor = after + 0; if (floor > cap) floor = cap
+                                   if (floor > wait) wait = floor }
+                printf "%.3f", wait }')
+        printf 'retry_with_backoff: attempt %d/%d of %s failed (exit %d, %s); retrying in %ss\n' \
+            "$attempt" "$max_attempts" "$1" "$rc" "${kind:-unknown}" "$delay" >&2
+        sleep "$delay"
+        attempt=$((attempt + 1))
+    done
+}

@@ -1,0 +1,175 @@
+"""CLI of `checkpoint save|load|list|delete`: parse the arguments, call the core, print.
+
+Imports happen inside the handlers so that `orchestrate --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["add_checkpoint_parser", "CHECKPOINTS_SCHEMA"]
+
+CHECKPOINTS_SCHEMA = "orchestrate/checkpoints@1"
+EXIT_USAGE = 2
+
+
+def add_checkpoint_parser(commands, common) -> None:
+    """Register `orchestrate checkpoint ...` on the top-level subparsers."""
+    checkpoint = commands.add_parser(
+        "checkpoint", parents=[common], help="save and load named workflow state",
+        description="Named checkpoints: JSON objects that scripts save between the steps of "
+                    "a workflow and load to resume it. Stored under the state folder as "
+                    "checkpoints/NAME.json; secrets are redacted before they are written.")
+    actions = checkpoint.add_subparsers(dest="checkpoint_command", metavar="SUBCOMMAND")
+    actions.required = True
+
+    save = actions.add_parser(
+        "save", parents=[common], help="set keys of a checkpoint (created if missing)",
+        description="Merge KEY=VALUE pairs (and --json) into the checkpoint's keys and print "
+                    "its file. A VALUE that parses as JSON (a number, true, false, null, an "
+                    "array, an object, a quoted string) is stored as that; any other VALUE is "
+                    "stored as the plain string.")
+    save.add_argument("name", metavar="NAME", help="the checkpoint (any text; made file-safe)")
+    save.add_argument("pairs", metavar="KEY=VALUE", nargs="*", help="a key to set")
+    save.add_argument("--json", metavar="JSON_OBJECT", dest="json_object",
+                      help="keys to set, as one JSON object (KEY=VALUE pairs win)")
+    save.add_argument("--replace", action="store_true",
+                      help="make these keys the whole checkpoint instead of merging")
+    save.set_defaults(handler=_cmd_save)
+
+    load = actions.add_parser(
+        "load", parents=[common], help="print a checkpoint, or one of its keys",
+        description="Print the checkpoint's data as a JSON object, or the value of KEY: a "
+                    "string as it is, any other value as JSON. Exit 1 when KEY is absent, 2 "
+                    "when the checkpoint is.")
+    load.add_argument("name", metavar="NAME", help="the checkpoint")
+    load.add_argument("key", metavar="KEY", nargs="?", help="print only this key's value")
+    load.set_defaults(handler=_cmd_load)
+
+    listing = actions.add_parser(
+        "list", parents=[common], help="the stored checkpoints",
+        description="List the checkpoints stored for this project, by name.")
+    listing.add_argument("--json", action="store_true",
+                         help=f"print one JSON object ({CHECKPOINTS_SCHEMA})")
+    listing.set_defaults(handler=_cmd_list)
+
+    delete = actions.add_parser(
+        "delete", parents=[common], help="remove a checkpoint",
+        description="Remove the checkpoint's file, also one that cannot be read. Exit 2 when "
+                    "there is no such checkpoint.")
+    delete.add_argument("name", metavar="NAME", help="the checkpoint")
+    delete.set_defaults(handler=_cmd_delete)
+
+
+def _usage(command: str, message: str) -> int:
+    print(f"orchestrate checkpoint {command}: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _write(text: str) -> None:
+    """Print ``text`` byte for byte: a value read from odd bytes in argv goes back as them."""
+    sys.stdout.flush()
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "backslashreplace")
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def _dumps(value, indent: int | None = None) -> str:
+    import json
+
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+def _value(text: str):
+    """JSON when ``text`` is JSON (NaN and Infinity are not), else the plain string."""
+    import json
+
+    def no_constants(name: str):
+        raise ValueError(name)
+
+    try:
+        return json.loads(text, parse_constant=no_constants)
+    except ValueError:
+        return text
+
+
+def _updates(args) -> dict | str:
+    """The keys to save, or what is wrong with the arguments."""
+    import json
+
+    updates: dict = {}
+    if args.json_object is not None:
+        try:
+            parsed = json.loads(args.json_object)
+        except ValueError as error:
+            return f"--json is not valid JSON: {error}"
+        if not isinstance(parsed, dict):
+            return f"--json must be a JSON object, not {type(parsed).__name__}"
+        updates.update(parsed)
+    for pair in args.pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            return f"expected KEY=VALUE, got {pair!r}"
+        updates[key] = _value(text)
+    return updates
+
+
+def _cmd_save(args) -> int:
+    from .checkpoints import checkpoints_dir, save_checkpoint
+
+    updates = _updates(args)
+    if isinstance(updates, str):
+        return _usage("save", updates)
+    record = save_checkpoint(args.name, updates, replace=args.replace)
+    print(checkpoints_dir() / f"{record['name']}.json")
+    return 0
+
+
+def _cmd_load(args) -> int:
+    from .checkpoints import load_checkpoint
+
+    record = load_checkpoint(args.name)
+    data = record["data"]
+    if args.key is None:
+        _write(_dumps(data, indent=2) + "\n")
+        return 0
+    if args.key not in data:
+        known = ", ".join(data) if data else "none"
+        print(f"orchestrate: checkpoint {record['name']} has no key {args.key!r} "
+              f"(keys: {known})", file=sys.stderr)
+        return 1
+    value = data[args.key]
+    _write((value if isinstance(value, str) else _dumps(value)) + "\n")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from .checkpoints import checkpoints_dir, list_checkpoints
+
+    warnings: list[str] = []
+    infos = list_checkpoints(warnings=warnings)
+    for warning in warnings:
+        print(f"orchestrate: {warning}", file=sys.stderr)
+    if args.json:
+        _write(_dumps({"schema": CHECKPOINTS_SCHEMA, "folder": str(checkpoints_dir()),
+                       "checkpoints": [info.to_dict() for info in infos]}, indent=2) + "\n")
+        return 0
+    if not infos:
+        print(f"No checkpoints under {checkpoints_dir()}.")
+        return 0
+    from .render import fmt
+
+    rows = [[info.name, info.updated_at, ", ".join(info.keys) or "-"] for info in infos]
+    _write(fmt.table(["NAME", "UPDATED", "KEYS"], rows))
+    return 0
+
+
+def _cmd_delete(args) -> int:
+    from .checkpoints import delete_checkpoint
+
+    path = delete_checkpoint(args.name)
+    print(f"deleted {path}")
+    return 0

@@ -1,0 +1,136 @@
+"""CLI of `error classify|report`: read an error, classify it, print the verdict.
+
+Imports happen inside the handlers so that `orchestrate --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["add_error_parser", "ERROR_SCHEMA", "ERROR_SUMMARY_SCHEMA", "FIELDS"]
+
+ERROR_SCHEMA = "orchestrate/error@1"
+ERROR_SUMMARY_SCHEMA = "orchestrate/error-summary@1"
+FIELDS = ("kind", "category", "retryable", "retry_after_s", "status", "message", "suggestion")
+
+
+def add_error_parser(commands, common) -> None:
+    """Register `orchestrate error ...` on the top-level subparsers."""
+    import argparse
+
+    error = commands.add_parser(
+        "error", parents=[common], help="classify a failure and say what to do about it",
+        description="Classify an error (an agent's or a command's) as transient (retrying "
+                    "after a wait may fix it), permanent (someone has to act) or unknown, "
+                    "and say what to do.")
+    actions = error.add_subparsers(dest="error_command", metavar="SUBCOMMAND")
+    actions.required = True
+
+    facts = argparse.ArgumentParser(add_help=False, parents=[common])
+    facts.add_argument("text", metavar="TEXT", nargs="?",
+                       help="the error text; read from stdin when omitted or -")
+    facts.add_argument("--status", type=_whole_number, metavar="N",
+                       help="the HTTP status of the failure (claude's api_error_status); it "
+                            "decides the kind over the text")
+    facts.add_argument("--subtype", metavar="S",
+                       help="claude's result subtype, e.g. error_max_turns")
+    facts.add_argument("--exit-code", type=_whole_number, metavar="N",
+                       help="the failed command's exit code")
+
+    classify = actions.add_parser(
+        "classify", parents=[facts], help="print the kind, category and a suggestion",
+        description="Print `KIND CATEGORY: MESSAGE` and a `suggestion:` line. Exit 0 "
+                    "whatever the verdict.")
+    output = classify.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help=f"print one JSON object ({ERROR_SCHEMA})")
+    output.add_argument("--field", action="append", choices=FIELDS, metavar="NAME",
+                        help="print only this field's value, one line each, in the order "
+                             f"given (repeatable; one of {', '.join(FIELDS)}); for scripts")
+    classify.set_defaults(handler=_cmd_classify)
+
+    report = actions.add_parser(
+        "report", parents=[facts], help="print a report: what failed, where, what to do",
+        description="Print a multi-line report of the error: its description, the step and "
+                    "attempt, whether retrying can help, the error text (secrets redacted) "
+                    "and what to do. Exit 0.")
+    report.add_argument("--step", metavar="STEP", help="the step that failed")
+    report.add_argument("--attempt", metavar="N", help="which attempt failed")
+    report.add_argument("--json", action="store_true",
+                        help=f"print one JSON object ({ERROR_SUMMARY_SCHEMA})")
+    report.set_defaults(handler=_cmd_report)
+
+
+def _whole_number(text: str) -> int:
+    import argparse
+
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _read_text(args) -> str:
+    """The error text: the argument, or stdin for none or "-"; always valid Unicode."""
+    text = args.text
+    if text is None or text == "-":
+        stream = sys.stdin
+        if stream is None:
+            return ""
+        buffer = getattr(stream, "buffer", None)
+        text = buffer.read().decode("utf-8", "replace") if buffer else stream.read()
+    # Bytes that are not UTF-8 reach argv as surrogates; make them printable.
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _classify(args):
+    from .failures import classify_error
+
+    text = _read_text(args)
+    return text, classify_error(text, status=args.status, subtype=args.subtype,
+                                exit_code=args.exit_code)
+
+
+def _print_json(data: dict) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _field_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _cmd_classify(args) -> int:
+    _, verdict = _classify(args)
+    if args.json:
+        _print_json({"schema": ERROR_SCHEMA, **verdict.to_dict()})
+    elif args.field:
+        data = verdict.to_dict()
+        for name in args.field:
+            print(_field_text(data[name]))
+    else:
+        print(f"{verdict.kind} {verdict.category}: {verdict.message}")
+        print(f"suggestion: {verdict.suggestion}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .failures import format_error_report
+    from .redact import redact
+
+    text, verdict = _classify(args)
+    report = format_error_report(verdict, step=args.step, attempt=args.attempt,
+                                 context=redact(text))
+    if args.json:
+        _print_json({"schema": ERROR_SUMMARY_SCHEMA, **verdict.to_dict(), "step": args.step,
+                     "attempt": args.attempt, "report": report})
+    else:
+        sys.stdout.write(report)
+    return 0
