@@ -132,17 +132,25 @@ def test_snapshot_equals_replay(make_store):
     assert store.read_snapshot() == replay(copy.deepcopy(events)).to_dict()
 
 
-def test_stale_snapshot_is_rebuilt(make_store):
+def test_a_lagging_snapshot_is_expected_and_refreshed_on_repair(make_store):
     store = make_store()
     fill(store, snapshot=False)  # create() saved a snapshot at seq 1; three events since
     loaded = store.load()
-    assert loaded.warnings == [f"{store.snapshot_label} is out of date (seq 1, the journal "
-                               f"has 4); rebuilt from the journal"]
+    assert loaded.warnings == []  # snapshots are written at a bounded rate: lagging is normal
     assert loaded.state.seq == 4
-    assert store.read_snapshot()["seq"] == 1  # not repaired without repair=True
-    assert store.load(repair=True).warnings == loaded.warnings
+    assert store.read_snapshot()["seq"] == 1  # not rewritten without repair=True
+    assert store.load(repair=True).warnings == []
     assert store.read_snapshot() == loaded.state.to_dict()
-    assert store.load().warnings == []
+
+
+def test_a_snapshot_ahead_of_the_journal_is_rebuilt_with_a_warning(make_store):
+    store = make_store()
+    fill(store)
+    data = store.read_snapshot()
+    data["seq"] = 99
+    store._snapshot_write(json.dumps(data).encode())
+    assert store.load().warnings == [f"{store.snapshot_label} is out of date (seq 99, the "
+                                      "journal has 4); rebuilt from the journal"]
 
 
 def test_an_event_that_does_not_fit_is_corruption(make_store):

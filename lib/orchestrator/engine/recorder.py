@@ -12,8 +12,18 @@ __all__ = ["Recorder"]
 Listener = Callable[[dict, RunState], None]
 
 
+# Events after which the snapshot is written at once; others at most every SNAPSHOT_EVERY_S.
+BOUNDARIES = frozenset({"run_started", "run_resumed", "run_finished", "run_interrupted"})
+SNAPSHOT_EVERY_S = 0.2
+
+
 class Recorder:
-    """The single way a run's state changes while it is driven."""
+    """The single way a run's state changes while it is driven.
+
+    Each event is redacted, appended to the journal (fsynced) and only then applied, so
+    the state in memory never holds a secret. The snapshot is a cache for readers, written
+    at run boundaries and otherwise at a bounded rate: the journal alone is the truth.
+    """
 
     def __init__(self, store, state: RunState | None = None,
                  clock: Callable[[], float] = time.time):
@@ -21,14 +31,17 @@ class Recorder:
         self.state = state
         self.clock = clock
         self.listeners: list[Listener] = []
+        self._snapshot_at = 0.0
+        self._dirty = False
 
     def start(self, **payload) -> RunState:
         """Create the run: its journal begins with run_started."""
         event = {"type": "run_started", "seq": 1, "at": self.clock(), "schema": SCHEMA_VERSION,
                  **payload}
+        event = self.store.redactor.redact_data(event)
         self.store.create(event)
         self.state = apply(None, event)
-        self.store.save_snapshot(self.state)
+        self._snapshot_at = time.monotonic()
         self._notify(event)
         return self.state
 
@@ -36,11 +49,21 @@ class Recorder:
         """Journal one event (durably) and apply it."""
         assert self.state is not None, "record() before start() or a loaded state"
         event = {"type": kind, "seq": self.state.seq + 1, "at": self.clock(), **payload}
+        event = self.store.redactor.redact_data(event)
         self.store.append(event)
         self.state = apply(self.state, event)
-        self.store.save_snapshot(self.state)
+        self._dirty = True
+        if kind in BOUNDARIES or time.monotonic() - self._snapshot_at >= SNAPSHOT_EVERY_S:
+            self.flush()
         self._notify(event)
         return self.state
+
+    def flush(self) -> None:
+        """Write the snapshot if events were applied since the last one."""
+        if self._dirty and self.state is not None:
+            self.store.save_snapshot(self.state, redact=False)
+            self._snapshot_at = time.monotonic()
+            self._dirty = False
 
     def _notify(self, event: dict) -> None:
         for listener in self.listeners:

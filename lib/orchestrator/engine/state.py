@@ -6,7 +6,7 @@ only function that changes it. Events are plain dicts so the journal stores them
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -54,10 +54,17 @@ class StepState:
     error: str | None = None
     cost_usd: float = 0.0
     history: list[dict] = field(default_factory=list)  # one entry per finished attempt
+    waits: list[dict] = field(default_factory=list)  # backoff waits after transient errors
 
     @property
     def attempts_left(self) -> int:
         return self.max_attempts - (self.attempts - self.attempts_base)
+
+    def to_dict(self) -> dict:
+        data = {name: getattr(self, name) for name in _STEP_FIELDS}
+        for name in ("depends_on", "history", "waits"):
+            data[name] = list(data[name])
+        return data
 
 
 @dataclass(slots=True)
@@ -80,10 +87,14 @@ class RunState:
     segments: int = 1  # 1 + number of resumes
     cost_usd: float = 0.0
     notes: list[str] = field(default_factory=list)
+    max_cost_usd: float | None = None  # no agent step starts once this much is spent
+    pause_reason: str | None = None  # why the run is awaiting a human
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["steps"] = [asdict(step) for step in self.steps.values()]
+        """JSON-ready data; lists are copied, their entries (plain dicts) are shared."""
+        data = {name: getattr(self, name) for name in _RUN_FIELDS if name != "steps"}
+        data["notes"] = list(self.notes)
+        data["steps"] = [step.to_dict() for step in self.steps.values()]
         return data
 
     @classmethod
@@ -97,6 +108,10 @@ class RunState:
         for step in self.steps.values():
             result[step.status] += 1
         return result
+
+
+_STEP_FIELDS = tuple(f.name for f in fields(StepState))
+_RUN_FIELDS = tuple(f.name for f in fields(RunState))
 
 
 def _step(state: RunState, event: dict) -> StepState:
@@ -131,6 +146,7 @@ def _new_run(event: dict) -> RunState:
         name=event["name"], plan_path=event["plan_path"], plan_format=event["plan_format"],
         plan_hash=event["plan_hash"], project_root=event["project_root"], jobs=event["jobs"],
         steps=steps, created_at=event["at"], updated_at=event["at"],
+        max_cost_usd=event.get("max_cost_usd"),
     )
 
 
@@ -143,10 +159,15 @@ def _finish_attempt(state: RunState, step: StepState, event: dict) -> None:
     cost = float(event.get("cost_usd") or 0.0)
     step.cost_usd += cost
     state.cost_usd += cost
-    step.history.append({
+    entry = {
         "attempt": step.attempts, "outcome": outcome, "started_at": step.started_at,
         "finished_at": event["at"], "duration_s": step.duration_s, "error": event.get("error"),
-    })
+        "cost_usd": cost,
+    }
+    for key in ("details", "note", "checks"):
+        if event.get(key):
+            entry[key] = event[key]
+    step.history.append(entry)
     if outcome == "completed":
         step.status = "completed"
         step.error = None
@@ -208,9 +229,16 @@ def _apply(state: RunState | None, event: dict) -> RunState:
             if step.status == "running":
                 step.status = "pending"
         state.status = "interrupted"
+    elif kind == "step_waited":
+        step = _step(state, event)
+        if step.status != "running":
+            raise StateError(f"step {step.id} waited while {step.status}")
+        step.waits.append({"at": at, "delay_s": float(event["delay_s"]),
+                           "reason": event.get("reason")})
     elif kind == "run_finished":
         state.status = event["status"]
         state.finished_at = at
+        state.pause_reason = event.get("reason") if state.status == "awaiting_human" else None
     elif kind == "note":
         state.notes.append(event["text"])
     else:
@@ -251,6 +279,9 @@ def _resume(state: RunState, event: dict) -> None:
         step.attempts_base = step.attempts
     if "jobs" in event:
         state.jobs = event["jobs"]
+    if "max_cost_usd" in event:
+        state.max_cost_usd = event["max_cost_usd"]
+    state.pause_reason = None
 
 
 def replay(events: list[dict]) -> RunState:
