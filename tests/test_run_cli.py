@@ -175,14 +175,17 @@ def test_dry_run_prints_the_schedule_and_writes_nothing(cli, project):
     assert [s["id"] for s in data["steps"]] == ["1", "2a", "2b", "3", "4"]
 
 
-def test_agent_steps_fail_with_a_clear_message_until_supported(cli, project):
+def test_an_agent_step_without_the_agent_cli_fails_at_once_with_advice(cli, project):
+    write(project / ".claude" / "orchestrate" / "config.json",
+          '{"claude_command": "/nonexistent/claude"}')
     write(project / "a.md", "## Phase 1: Write code\n- **Depends on:** none\n"
                             "- **Files:** `x.py`\n")
     result = cli("run", "a.md")
     assert result.code == 1
     step = cli("status", "a", "--json").json()["steps"][0]
     assert step["status"] == "failed" and step["attempts"] == 1
-    assert "agent step" in step["error"] and "Run" in step["error"]
+    assert step["error"] == ("agent command not found: /nonexistent/claude (install Claude "
+                             "Code, or set --agent-cmd)")
 
 
 def test_status_and_runs(cli, project):

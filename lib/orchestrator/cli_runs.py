@@ -40,10 +40,12 @@ def _cmd_run(args) -> int:
     progress = make_progress(sys.stdout, args.json)
     try:
         if args.resume:
-            result = service.resume_run(args.resume, jobs=args.jobs, progress=progress)
+            result = service.resume_run(args.resume, jobs=args.jobs, progress=progress,
+                                        max_cost=args.max_cost, agent_cmd=args.agent_cmd)
         else:
             result = service.start_run(args.plan, plan_format=args.format, jobs=args.jobs,
-                                       fresh=args.fresh, progress=progress)
+                                       fresh=args.fresh, progress=progress,
+                                       max_cost=args.max_cost, agent_cmd=args.agent_cmd)
     except KeyboardInterrupt:
         print("orchestrate: interrupted; the run is saved. Continue it with "
               "`orchestrate run --resume NAME` (see `orchestrate runs`)", file=sys.stderr)
@@ -68,6 +70,10 @@ def _print_closing(result) -> None:
     state = result.state
     if result.debug_log:
         print(f"debug log: {result.debug_log}")
+    if state.pause_reason:
+        print(f"paused: {state.pause_reason}")
+    if state.cost_usd:
+        print(f"cost: ${state.cost_usd:.4f}")
     if state.status in ("failed", "awaiting_human"):
         print(f"continue with: orchestrate run --resume {state.name}")
 
@@ -96,7 +102,7 @@ def _dry_run(args) -> int:
 
 def _load_for_reading(name: str | None):
     from .errors import OrchestrateError
-    from .store import FileRunStore, list_runs, paths
+    from .store import FileRunStore, RunNotFound, list_runs, paths
 
     runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
     if name is None:
@@ -106,8 +112,7 @@ def _load_for_reading(name: str | None):
         name = max(infos, key=lambda info: info.updated_at).name
     store = FileRunStore(runs_dir, paths.run_name(name))
     if not store.exists():
-        known = ", ".join(info.name for info in list_runs(runs_dir)) or "none"
-        raise OrchestrateError(f"no run named {name} (stored runs: {known})")
+        raise RunNotFound(name, [info.name for info in list_runs(runs_dir)])
     return store.load(repair=False)
 
 
@@ -129,8 +134,11 @@ def _cmd_runs(args) -> int:
     from .store import list_runs, paths
 
     runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
-    infos = [info for info in list_runs(runs_dir)
+    warnings: list[str] = []
+    infos = [info for info in list_runs(runs_dir, warnings)
              if args.state is None or info.status == args.state]
+    for warning in warnings:
+        print(f"orchestrate: {warning}", file=sys.stderr)
     if args.json:
         _json(runs_dict(infos))
     else:

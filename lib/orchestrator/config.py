@@ -23,6 +23,22 @@ class Config:
     command_attempts: int = 1  # shell steps are deterministic: no retries by default
     agent_attempts: int = 3
     blast_radius_command: str | None = None  # e.g. "cargo test {pattern}"
+    max_cost_usd: float | None = None  # no agent step starts once the run has spent this
+    agent_cmd: str | None = None  # a command template for another agent CLI
+    claude_command: str = "claude"
+    model: str | None = None  # --model for every agent step without a more specific one
+    models: dict | None = None  # owner (agent name) -> model
+    permission_mode: str | None = "acceptEdits"
+    allowed_tools: list | None = None  # default: the agent definition's tools
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 60.0
+    backoff_budget_s: float = 300.0
+
+    def model_for(self, owner: str | None, definition_model: str | None) -> str | None:
+        """Per-owner model from config, else the config's model, else the definition's."""
+        if owner and self.models and isinstance(self.models.get(owner), str):
+            return self.models[owner]
+        return self.model or definition_model
 
     def with_overrides(self, **values) -> Config:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -48,15 +64,37 @@ def load_config(project_root: Path) -> Config:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a JSON object of settings")
-    known = {f.name: f for f in fields(Config)}
+    known = {f.name for f in fields(Config)}
     for key, value in data.items():
         if key not in known:
             raise ConfigError(f"{path}: unknown setting {key!r} "
                               f"(known: {', '.join(sorted(known))})")
-        expected = int if key != "blast_radius_command" else str
-        if not isinstance(value, expected) or isinstance(value, bool) or (
-            expected is int and value < 1
-        ):
-            kind = "a positive integer" if expected is int else "a string"
-            raise ConfigError(f"{path}: setting {key!r} must be {kind}")
+        kind = _KINDS[key]
+        if not _fits(kind, value):
+            raise ConfigError(f"{path}: setting {key!r} must be {_KIND_WORDS[kind]}")
     return Config(**data)
+
+
+_KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "count",
+          "agent_attempts": "count", "blast_radius_command": "text", "max_cost_usd": "amount",
+          "agent_cmd": "text", "claude_command": "text", "model": "text", "models": "mapping",
+          "permission_mode": "text", "allowed_tools": "list", "backoff_base_s": "amount",
+          "backoff_cap_s": "amount", "backoff_budget_s": "amount"}
+_KIND_WORDS = {"count": "a positive integer", "text": "a string", "amount": "a number >= 0",
+               "mapping": "an object of strings", "list": "a list of strings"}
+
+
+def _fits(kind: str, value) -> bool:
+    if value is None:
+        return kind in ("text", "amount", "mapping", "list")
+    if isinstance(value, bool):
+        return False
+    if kind == "count":
+        return isinstance(value, int) and value >= 1
+    if kind == "amount":
+        return isinstance(value, int | float) and value >= 0
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "mapping":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -38,6 +38,21 @@ class Outcome:
     checks: list[dict] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)  # last lines of the failing command's output
     permanent: bool = False  # no retry can help
+    missing_files: list[str] = field(default_factory=list)
+    failed_command: str | None = None
+    cost_usd: float = 0.0
+    note: str | None = None  # what the agent said about its work: kept, never the verdict
+
+    def details(self) -> dict:
+        """What a retry prompt needs to know about this failure."""
+        data = {}
+        if self.missing_files:
+            data["missing_files"] = self.missing_files
+        if self.failed_command:
+            data["failed_command"] = self.failed_command
+        if self.tail:
+            data["tail"] = self.tail[-20:]
+        return data
 
 
 class StepExecution:
@@ -56,11 +71,13 @@ class StepExecution:
         self.deadline = now + timeout_s if timeout_s else None
         self.timeout_s = timeout_s
         self.blast_radius_command = blast_radius_command
-        self.queue: list[tuple[str, str]] = [("run", "\n".join(phase.run))]
+        self.queue: list[tuple[str, str]] = [("run", "\n".join(phase.run))] if phase.run else []
+        self.checks_queued = False
         self.results: list[checks.CheckResult] = []
         self.outcome: Outcome | None = None
         self.proc = None
         self.label = ""
+        self.current_script = ""
         self._fd: int | None = None
         self._pidfd: int | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -93,6 +110,7 @@ class StepExecution:
 
     def _launch(self, label: str, script: str) -> None:
         self.label = label
+        self.current_script = script
         self._tail.clear()
         self._header(script if label == "run" else label)
         read_end, write_end = os.pipe()
@@ -168,22 +186,39 @@ class StepExecution:
         if self.label == "run":
             if returncode != 0:
                 return self._fail(f"Run block exited with status {returncode}")
-            self.results += checks.file_checks(self.phase, self.root)
-            self.results += checks.dependency_checks(self.phase, self.root)
-            failed = [r for r in self.results if not r.ok]
+            failed = self._queue_checks()
             if failed:
-                return self._fail("checks failed: " + "; ".join(
-                    f"{r.name}: {r.detail}" for r in failed))
-            self.queue += checks.check_commands(self.phase, self.blast_radius_command)
+                return failed
         else:
             ok = returncode == 0
             self.results.append(checks.CheckResult(
                 self.label, ok, "" if ok else f"exit status {returncode}"))
             if not ok:
-                return self._fail(f"check failed: {self.label} (exit status {returncode})")
+                outcome = self._fail(f"check failed: {self.label} (exit status {returncode})")
+                outcome.failed_command = self.current_script
+                return outcome
         return self._next()
 
+    def _queue_checks(self) -> Outcome | None:
+        """In-process checks now; check commands queued. A failure ends the attempt."""
+        self.checks_queued = True
+        self.results += checks.file_checks(self.phase, self.root)
+        self.results += checks.dependency_checks(self.phase, self.root)
+        failed = [r for r in self.results if not r.ok]
+        if failed:
+            missing = [r.name.removeprefix("file ") for r in failed if r.name.startswith("file ")]
+            outcome = self._fail("checks failed: " + "; ".join(
+                f"{r.name}: {r.detail}" for r in failed))
+            outcome.missing_files = missing
+            return outcome
+        self.queue += checks.check_commands(self.phase, self.blast_radius_command)
+        return None
+
     def _next(self) -> Outcome | None:
+        if not self.queue and not self.checks_queued:
+            failed = self._queue_checks()  # no Run block: straight to the checks
+            if failed:
+                return failed
         if self.queue:
             label, script = self.queue.pop(0)
             self._launch(label, script)

@@ -12,17 +12,16 @@ from pathlib import Path
 from ..config import Config
 from ..engine import decide
 from ..engine.recorder import Recorder
+from ..failures import Backoff, classify_error
 from ..plan.model import Plan
+from ..store.error_reports import write_error_report
 from . import procs
+from .agent_execution import AgentExecution
+from .agent_steps import failures_of, files_overlap, prepare_agent
 from .execution import Outcome, StepExecution
 
-__all__ = ["HeadlessRunner", "AGENT_STEPS_UNSUPPORTED"]
+__all__ = ["HeadlessRunner"]
 
-AGENT_STEPS_UNSUPPORTED = (
-    "phase {id} has no Run block, so it is an agent step; this version of orchestrate runs "
-    "only shell steps headless (agent steps through `claude -p` are not available yet). "
-    "Add a **Run:** block to the phase, or run the plan from Claude Code"
-)
 
 
 class HeadlessRunner:
@@ -30,7 +29,8 @@ class HeadlessRunner:
 
     def __init__(self, *, recorder: Recorder, plan: Plan, root: Path, config: Config,
                  store, redactor, durations: dict[str, float] | None = None,
-                 clock=time.time):
+                 backend=None, errors_dir: Path | None = None,
+                 exclude: list[Path] | None = None, clock=time.time):
         self.recorder = recorder
         self.phases = {phase.id: phase for phase in plan.phases}
         self.root = root
@@ -39,8 +39,11 @@ class HeadlessRunner:
         self.redactor = redactor
         self.clock = clock
         self.scheduler = decide.scheduler_for(recorder.state, durations)
-        self.executions: dict[str, StepExecution] = {}
+        self.executions: dict[str, StepExecution | AgentExecution] = {}
         self.watchdog: procs.Watchdog | None = None
+        self.backend = backend
+        self.errors_dir = errors_dir
+        self.exclude = exclude or []
 
     @property
     def state(self):
@@ -56,11 +59,7 @@ class HeadlessRunner:
             while True:
                 self._start_ready()
                 if not self.executions:
-                    status = decide.final_status(self.state)
-                    if status is None:  # pragma: no cover - defensive: nothing can progress
-                        status = "awaiting_human"
-                    self.recorder.record("run_finished", status=status)
-                    return status
+                    return self._close_run()
                 self._wait(self._timeout())
                 self._advance()
                 if tick is not None:
@@ -73,22 +72,68 @@ class HeadlessRunner:
             self._stop_all()
             self.watchdog.close()
 
+    def _close_run(self) -> str:
+        held = self._held_steps()
+        status = decide.final_status(self.state)
+        reason = None
+        if held and status in (None, "awaiting_human"):
+            status = "awaiting_human"
+            reason = (f"cost cap reached: spent ${self.state.cost_usd:.2f} of "
+                      f"${self.state.max_cost_usd:.2f}; agent steps not started: "
+                      f"{', '.join(held)}. Resume with a higher cap: orchestrate run "
+                      f"--resume {self.state.name} --max-cost USD")
+        elif status is None:  # pragma: no cover - defensive: nothing can progress
+            status = "awaiting_human"
+        payload = {"status": status}
+        if reason:
+            payload["reason"] = reason
+        self.recorder.record("run_finished", **payload)
+        return status
+
+    def _may_start(self, step_id: str) -> bool:
+        """Agent steps start only while the run is under its cost cap."""
+        step = self.state.steps[step_id]
+        if step.kind != "agent" or self.state.max_cost_usd is None:
+            return True
+        return self.state.cost_usd < self.state.max_cost_usd
+
+    def _held_steps(self) -> list[str]:
+        return [s for s in decide.ready_steps(self.state) if not self._may_start(s)]
+
+    def _conflicts(self, first: str, second: str) -> bool:
+        """Two agent steps whose Files overlap never run at the same time."""
+        a, b = self.state.steps[first], self.state.steps[second]
+        if a.kind != "agent" or b.kind != "agent":
+            return False
+        return files_overlap(self._files(first), self._files(second))
+
+    def _files(self, step_id: str) -> list[str]:
+        phase = self.phases.get(step_id)
+        return list(phase.files) if phase else []
+
     def _start_ready(self) -> None:
         jobs = self.state.jobs
-        for step_id in decide.next_steps(self.state, self.scheduler, jobs):
+        for step_id in decide.next_steps(self.state, self.scheduler, jobs,
+                                         conflicts=self._conflicts, may_start=self._may_start):
             self._start(step_id)
+
+    def _env(self, step_id: str, attempt: int) -> dict[str, str]:
+        return dict(os.environ, ORCHESTRATE_RUN=self.state.name, ORCHESTRATE_STEP=step_id,
+                    ORCHESTRATE_ATTEMPT=str(attempt), ORCHESTRATE_PROJECT_ROOT=str(self.root))
 
     def _start(self, step_id: str) -> None:
         step = self.state.steps[step_id]
         state = self.recorder.record("step_started", step=step_id)
         attempt = state.steps[step_id].attempts
         phase = self.phases.get(step_id)
-        if step.kind != "command" or phase is None:
-            message = AGENT_STEPS_UNSUPPORTED.format(id=step_id)
-            self._finish(step_id, Outcome("failed", message, permanent=True), 0.0)
+        if phase is None:
+            self._finish(step_id, Outcome("failed", f"phase {step_id} is not in the plan",
+                                          permanent=True), 0.0)
             return
-        env = dict(os.environ, ORCHESTRATE_RUN=self.state.name, ORCHESTRATE_STEP=step_id,
-                   ORCHESTRATE_ATTEMPT=str(attempt), ORCHESTRATE_PROJECT_ROOT=str(self.root))
+        if step.kind == "agent":
+            self._start_agent(step_id, phase, attempt)
+            return
+        env = self._env(step_id, attempt)
         execution = StepExecution(
             phase=phase, attempt=attempt, root=self.root, env=env,
             log_path=self.store.step_log_path(step_id, attempt), redactor=self.redactor,
@@ -98,10 +143,43 @@ class HeadlessRunner:
         self.executions[step_id] = execution
         execution.start()
 
+    def _start_agent(self, step_id: str, phase, attempt: int) -> None:
+        step = self.state.steps[step_id]
+        log_path = self.store.step_log_path(step_id, attempt)
+        prompt_path = (log_path.with_suffix(".prompt.md") if log_path is not None
+                       else Path(os.devnull))
+        request, warning = prepare_agent(
+            state=self.state, step=step, phase=phase, root=self.root, config=self.config,
+            errors_dir=self.errors_dir, prompt_path=prompt_path, redactor=self.redactor)
+        if warning:
+            self.recorder.record("note", text=f"step {step_id}: {warning}")
+        config = self.config
+        backoff = Backoff(base_s=config.backoff_base_s, cap_s=config.backoff_cap_s,
+                          budget_s=config.backoff_budget_s)
+
+        def on_wait(delay: float, verdict) -> None:
+            self.recorder.record("step_waited", step=step_id, delay_s=round(delay, 3),
+                                 reason=f"{verdict.category}: {verdict.message}")
+
+        others = [other for other, execution in self.executions.items()
+                  if self.state.steps[other].kind == "agent"]
+        execution = AgentExecution(
+            phase=phase, attempt=attempt, root=self.root, env=self._env(step_id, attempt),
+            log_path=log_path, redactor=self.redactor, backend=self.backend, request=request,
+            timeout_s=step.timeout_s, blast_radius_command=config.blast_radius_command,
+            watchdog=self.watchdog, now=time.monotonic(), exclude=self.exclude,
+            backoff=backoff, on_wait=on_wait,
+            others_files=lambda: [f for o in others for f in self._files(o)],
+        )
+        self.executions[step_id] = execution
+        execution.start()
+
     def _timeout(self) -> float:
         now = time.monotonic()
-        deadlines = [e.deadline - now for e in self.executions.values() if e.deadline]
-        return max(0.0, min([0.5, *deadlines]))
+        moments = [e.deadline for e in self.executions.values() if e.deadline]
+        moments += [e.wake_at for e in self.executions.values()
+                    if getattr(e, "wake_at", None) is not None]
+        return max(0.0, min([0.5, *(moment - now for moment in moments)]))
 
     def _wait(self, timeout: float) -> None:
         owners = {}
@@ -109,7 +187,7 @@ class HeadlessRunner:
             for fd in execution.fds():
                 owners[fd] = execution
         if not owners:
-            time.sleep(min(timeout, 0.01))
+            time.sleep(min(timeout, 0.05))
             return
         readable, _, _ = select.select(list(owners), [], [], timeout)
         for fd in readable:
@@ -135,7 +213,33 @@ class HeadlessRunner:
             payload["tail"] = outcome.tail[-10:]
         if outcome.permanent:
             payload["permanent"] = True
-        self.recorder.record("step_finished", **payload)
+        if outcome.cost_usd:
+            payload["cost_usd"] = round(outcome.cost_usd, 6)
+        if outcome.note:
+            payload["note"] = outcome.note
+        details = outcome.details()
+        if details:
+            payload["details"] = details
+        state = self.recorder.record("step_finished", **payload)
+        step = state.steps[step_id]
+        if step.status in ("failed", "timeout") and step.kind == "agent" and self.errors_dir:
+            self._report_failure(step)
+
+    def _report_failure(self, step) -> None:
+        """The final failure of an agent step, kept for later runs of the same plan."""
+        failures = failures_of(step)
+        last = step.history[-1] if step.history else {}
+        report = {
+            "plan": self.state.plan_path, "run": self.state.name, "step": step.id,
+            "title": step.title, "attempts": step.attempts - step.attempts_base,
+            "agent": self.phases[step.id].owner or "implementer",
+            "failures": [reason for failure in failures for reason in failure.reasons],
+            "checks": last.get("checks", []),
+            "last_output": (last.get("details") or {}).get("tail", []),
+            "classification": classify_error(step.error or "").to_dict(),
+        }
+        path = write_error_report(self.errors_dir, report, self.redactor)
+        self.recorder.record("note", text=f"step {step.id}: error report {path}")
 
     def _stop_all(self) -> None:
         for execution in self.executions.values():

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["Watchdog", "spawn", "kill_group", "group_alive"]
+__all__ = ["Watchdog", "spawn", "spawn_argv", "kill_group", "group_alive"]
 
 _WATCHDOG = r"""
 import os, signal, sys
@@ -85,6 +85,14 @@ def spawn(script: str, cwd: str, env: dict[str, str], output) -> subprocess.Pope
     return subprocess.Popen(
         ["bash", "-o", "pipefail", "-e", "-c", script], cwd=cwd, env=env,
         stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+        start_new_session=True, preexec_fn=_die_with_parent,
+    )
+
+
+def spawn_argv(argv: list[str], cwd: str, env: dict[str, str], stdin, output) -> subprocess.Popen:
+    """Start ``argv`` (no shell) in a new session, stdin from ``stdin``, output merged."""
+    return subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=stdin, stdout=output, stderr=subprocess.STDOUT,
         start_new_session=True, preexec_fn=_die_with_parent,
     )
 

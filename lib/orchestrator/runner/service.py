@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..agents.backend import make_backend
 from ..analysis import phase_durations
 from ..config import Config, load_config
 from ..engine import decide
@@ -17,16 +18,16 @@ from ..errors import OrchestrateError
 from ..plan import load_plan
 from ..plan.model import Plan
 from ..redact import Redactor
-from ..store import FileRunStore, list_runs, paths
+from ..store import FileRunStore, RunNotFound, list_runs, paths
 from .loop import HeadlessRunner
 from .reports import RunReports
 
-__all__ = ["RunResult", "start_run", "resume_run", "EXIT_CODES", "RunExists"]
+__all__ = ["RunResult", "start_run", "resume_run", "EXIT_CODES", "UnfinishedRun"]
 
 EXIT_CODES = {"completed": 0, "failed": 1, "awaiting_human": 3, "interrupted": 130}
 
 
-class RunExists(OrchestrateError):
+class UnfinishedRun(OrchestrateError):
     """An unfinished run of the same plan is stored; the user must choose."""
 
 
@@ -53,8 +54,14 @@ def _durations(plan: Plan) -> dict[str, float]:
 
 def _drive(store, recorder: Recorder, plan: Plan, root: Path, config: Config, redactor,
            progress, notes: list[str], reports: RunReports) -> RunResult:
+    state_root = paths.state_root(root)
+    exclude = [state_root]
+    if reports.debug_log_path is not None:
+        exclude.append(reports.debug_log_path)
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=root, config=config,
-                            store=store, redactor=redactor, durations=_durations(plan))
+                            store=store, redactor=redactor, durations=_durations(plan),
+                            backend=make_backend(config.agent_cmd, config.claude_command),
+                            errors_dir=paths.errors_dir(state_root), exclude=exclude)
     try:
         runner.run(tick=progress.tick)
     finally:
@@ -64,11 +71,13 @@ def _drive(store, recorder: Recorder, plan: Plan, root: Path, config: Config, re
 
 
 def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | None = None,
-              fresh: bool = False, cwd: Path | None = None, progress) -> RunResult:
+              fresh: bool = False, cwd: Path | None = None, progress,
+              max_cost: float | None = None, agent_cmd: str | None = None) -> RunResult:
     """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh)."""
     plan, warnings = load_plan(plan_path, plan_format)
     root, runs_dir = _context(cwd)
-    config = load_config(root).with_overrides(jobs=jobs)
+    config = load_config(root).with_overrides(jobs=jobs, max_cost_usd=max_cost,
+                                              agent_cmd=agent_cmd)
     name = paths.run_name(Path(plan_path).stem)
     redactor = Redactor()
     store = FileRunStore(runs_dir, name, redactor=redactor)
@@ -87,6 +96,7 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
         recorder.start(
             name=name, plan_path=str(Path(plan_path).resolve()), plan_format=plan.format,
             plan_hash=plan_hash(plan), project_root=str(root), jobs=config.jobs,
+            max_cost_usd=config.max_cost_usd,
             steps=step_specs(plan, config.command_attempts, config.agent_attempts,
                              config.default_timeout_s),
         )
@@ -106,7 +116,7 @@ def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list
         notes.append(f"the previous run {name} had completed; starting a new one")
         return
     counts = state.counts()
-    raise RunExists(
+    raise UnfinishedRun(
         f"an unfinished run of {plan_path} exists: {name} ({state.status}, "
         f"{counts['completed']} of {len(state.steps)} steps completed). "
         f"Continue it with `orchestrate run --resume {name}`, or start over with "
@@ -137,16 +147,15 @@ def _plan_for_resume(state: RunState, store, notes: list[str]) -> Plan:
 
 
 def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
-               progress) -> RunResult:
+               progress, max_cost: float | None = None,
+               agent_cmd: str | None = None) -> RunResult:
     """Continue a stored run: completed steps are skipped, the rest run again."""
     root, runs_dir = _context(cwd)
     slug = paths.run_name(name)
     redactor = Redactor()
     store = FileRunStore(runs_dir, slug, redactor=redactor)
     if not store.exists():
-        known = [info.name for info in list_runs(runs_dir)]
-        hint = f" (stored runs: {', '.join(known)})" if known else " (no runs are stored here)"
-        raise OrchestrateError(f"no run named {slug} under {runs_dir}{hint}")
+        raise RunNotFound(slug, [info.name for info in list_runs(runs_dir)])
     lock = store.lock()
     with lock:
         notes: list[str] = []
@@ -156,7 +165,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         notes += loaded.warnings
         state = loaded.state
         plan = _plan_for_resume(state, store, notes)
-        config = load_config(root).with_overrides(jobs=jobs)
+        config = load_config(root).with_overrides(jobs=jobs, agent_cmd=agent_cmd)
         specs = step_specs(plan, config.command_attempts, config.agent_attempts,
                            config.default_timeout_s)
         changes = decide.resume_changes(state, specs)
@@ -171,6 +180,8 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
                     "retried", "pending")}
         if jobs is not None:
             payload["jobs"] = jobs
+        if max_cost is not None:
+            payload["max_cost_usd"] = max_cost
         recorder.record("run_resumed", **payload)
         return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports)
 

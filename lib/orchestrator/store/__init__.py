@@ -6,6 +6,12 @@ in-memory twin for tests. Both redact secrets from everything they store.
 
 from __future__ import annotations
 
+from .error_reports import (
+    ERROR_REPORT_SCHEMA,
+    error_report_summary,
+    find_error_reports,
+    write_error_report,
+)
 from .errors import (
     InvalidRunName,
     RunExists,
@@ -22,6 +28,7 @@ from .runstore import LoadedRun, MemoryRunStore, MemorySpace, RunStore, check_ru
 from .snapshot import read_snapshot, write_snapshot
 
 __all__ = [
+    "ERROR_REPORT_SCHEMA",
     "FileRunStore",
     "InvalidRunName",
     "Journal",
@@ -37,7 +44,9 @@ __all__ = [
     "SchemaMismatch",
     "StateCorrupt",
     "check_run_name",
+    "error_report_summary",
     "errors_dir",
+    "find_error_reports",
     "list_runs",
     "pid_alive",
     "project_root",
@@ -48,5 +57,6 @@ __all__ = [
     "runs_dir",
     "safe_step_id",
     "state_root",
+    "write_error_report",
     "write_snapshot",
 ]

@@ -1,0 +1,92 @@
+"""Preparing an agent attempt: its definition, its prompt (with what failed before), the
+request to the backend, and the rules that keep agents apart and within budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..agents.backend import AgentRequest
+from ..agents.definitions import find_agent
+from ..config import Config
+from ..engine.state import RunState, StepState
+from ..plan.model import Phase
+from ..render.prompts import AttemptFailure, PromptContext, render_prompt
+from ..store.error_reports import find_error_reports
+from .checks import check_commands
+
+__all__ = ["prepare_agent", "files_overlap", "budget_left", "check_descriptions",
+           "failures_of"]
+
+
+def files_overlap(first: list[str], second: list[str]) -> bool:
+    """Two file lists overlap when a path equals, or lies inside, a path of the other."""
+    def norm(path: str) -> str:
+        return path.strip().strip("/").removeprefix("./")
+
+    for a in map(norm, first):
+        for b in map(norm, second):
+            if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
+                return True
+    return False
+
+
+def budget_left(state: RunState) -> float | None:
+    if state.max_cost_usd is None:
+        return None
+    return max(0.0, state.max_cost_usd - state.cost_usd)
+
+
+def check_descriptions(phase: Phase, config: Config) -> list[str]:
+    found = [f"file {name} exists and is not empty" for name in phase.files]
+    found += [f"`{entry}` appears in its manifest" for entry in phase.dependencies_to_add]
+    found += [f"command `{command.splitlines()[0]}` exits 0"
+              for _, command in check_commands(phase, config.blast_radius_command)]
+    if phase.type != "design":
+        found.append("the working tree changes (an implementation step that changes nothing "
+                     "on disk fails)")
+    return found
+
+
+def failures_of(step: StepState) -> list[AttemptFailure]:
+    """The failed attempts of this step since the run (or its latest resume) began."""
+    failures = []
+    for entry in step.history:
+        if entry["attempt"] <= step.attempts_base or entry["outcome"] == "completed":
+            continue
+        details = entry.get("details") or {}
+        failures.append(AttemptFailure(
+            attempt=entry["attempt"] - step.attempts_base,
+            reasons=[entry.get("error") or entry["outcome"]],
+            missing_files=list(details.get("missing_files", [])),
+            failed_command=details.get("failed_command"),
+            output_tail=list(details.get("tail", [])),
+        ))
+    return failures
+
+
+def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
+                  config: Config, errors_dir: Path, prompt_path: Path, redactor):
+    """Render the prompt to ``prompt_path``; return (AgentRequest, warning or None)."""
+    fallback = "designer" if phase.type == "design" else "implementer"
+    definition, warning = find_agent(phase.owner, root, fallback=fallback)
+    attempt = step.attempts - step.attempts_base
+    previous = find_error_reports(errors_dir, state.plan_path, step.id) if attempt == 1 else []
+    context = PromptContext(
+        phase=phase, plan_path=state.plan_path, project_root=root, attempt=attempt,
+        max_attempts=step.max_attempts, failures=failures_of(step),
+        previous_reports=previous, agent_name=definition.name,
+        checks=check_descriptions(phase, config),
+    )
+    prompt_path.parent.mkdir(parents=True, exist_ok=True)
+    prompt_path.write_text(redactor.redact(render_prompt(context)), encoding="utf-8")
+    request = AgentRequest(
+        prompt_file=str(prompt_path), agent_name=definition.name,
+        system_prompt=definition.prompt or None,
+        model=config.model_for(phase.owner, definition.model),
+        max_budget_usd=budget_left(state),
+        allowed_tools=list(config.allowed_tools if config.allowed_tools is not None
+                           else definition.tools),
+        permission_mode=config.permission_mode,
+    )
+    return request, warning
