@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from .cli_checkpoint import add_checkpoint_parser
+from .cli_common import print_json
 from .cli_error import add_error_parser
 from .cli_runs import _cmd_run, _cmd_runs, _cmd_status
 
@@ -25,7 +26,11 @@ def _version() -> str:
     return __version__
 
 
-def _build_parser():
+def _build_parser(selected: str | None = None):
+    """The argument parser. With ``selected`` (a known command), only that command is
+    built: building them all costs start-up time on every call. Without it (``--help``,
+    a mistyped command), all of them, so that help and errors list every command.
+    """
     import argparse
 
     common = argparse.ArgumentParser(add_help=False)
@@ -40,6 +45,17 @@ def _build_parser():
     parser.add_argument("--version", action="version", version=f"orchestrate {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    for name, build in _COMMANDS.items():
+        if selected is None:
+            build(commands, common)
+        elif selected == name:
+            build(commands, common)
+            break
+    return parser
+
+
+def _add_plan(commands, common) -> None:
+    import argparse
 
     plan = commands.add_parser("plan", help="read, check and schedule plan files",
                                description="Read, check and schedule plan files.",
@@ -72,6 +88,8 @@ def _build_parser():
         description="Print the plan's dependency graph as a Mermaid flowchart.")
     graph.set_defaults(handler=_cmd_graph)
 
+
+def _add_run(commands, common) -> None:
     run = commands.add_parser(
         "run", parents=[common], help="run a plan or spec headless, or resume a run",
         description="Run a plan's phases as shell steps in dependency order (a step starts "
@@ -99,6 +117,8 @@ def _build_parser():
                           "{prompt_file}, {agent}, {model}, {budget} are filled in")
     run.set_defaults(handler=_cmd_run)
 
+
+def _add_status(commands, common) -> None:
     status = commands.add_parser(
         "status", parents=[common], help="the steps of a run and where they stand",
         description="Show a stored run: each step's status, attempts, times and error. "
@@ -108,6 +128,8 @@ def _build_parser():
                         help="print one JSON object (orchestrate/status@1)")
     status.set_defaults(handler=_cmd_status)
 
+
+def _add_runs(commands, common) -> None:
     runs = commands.add_parser(
         "runs", parents=[common], help="list stored runs",
         description="List the runs stored for this project.")
@@ -118,9 +140,16 @@ def _build_parser():
     runs.add_argument("--json", action="store_true",
                       help="print one JSON object (orchestrate/runs@1)")
     runs.set_defaults(handler=_cmd_runs)
-    add_checkpoint_parser(commands, common)
-    add_error_parser(commands, common)
-    return parser
+
+
+_COMMANDS = {
+    "plan": _add_plan,
+    "run": _add_run,
+    "status": _add_status,
+    "runs": _add_runs,
+    "checkpoint": add_checkpoint_parser,
+    "error": add_error_parser,
+}
 
 
 def _amount(text: str) -> float:
@@ -152,19 +181,13 @@ def _print_warnings(check) -> None:
         print(warning, file=sys.stderr)
 
 
-def _print_json(data: dict) -> None:
-    import json
-
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def _cmd_validate(args) -> int:
     from .plan_check import check_plan
     from .render.plan_text import validate_text
 
     check = check_plan(args.plan, args.format)
     if args.json:
-        _print_json(check.to_dict(PLAN_SCHEMA))
+        print_json(check.to_dict(PLAN_SCHEMA))
     check.require_valid()
     _print_warnings(check)
     if not args.json:
@@ -179,7 +202,7 @@ def _cmd_waves(args) -> int:
     check = check_plan(args.plan, args.format).require_valid()
     _print_warnings(check)
     if args.json:
-        _print_json(check.to_dict(WAVES_SCHEMA))
+        print_json(check.to_dict(WAVES_SCHEMA))
     else:
         sys.stdout.write(waves_text(check))
     return 0
@@ -205,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["run", *argv]
     from .errors import OrchestrateError, PlanInvalid
 
-    parser = _build_parser()
+    selected = next((word for word in argv if not word.startswith("-")), None)
+    parser = _build_parser(selected if selected in _COMMANDS else None)
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
     try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from .cli_common import print_json
+
 __all__ = ["add_error_parser", "ERROR_SCHEMA", "ERROR_SUMMARY_SCHEMA", "FIELDS"]
 
 ERROR_SCHEMA = "orchestrate/error@1"
@@ -91,12 +93,6 @@ def _classify(args):
                                 exit_code=args.exit_code)
 
 
-def _print_json(data: dict) -> None:
-    import json
-
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def _field_text(value) -> str:
     if value is None:
         return ""
@@ -110,7 +106,7 @@ def _field_text(value) -> str:
 def _cmd_classify(args) -> int:
     _, verdict = _classify(args)
     if args.json:
-        _print_json({"schema": ERROR_SCHEMA, **verdict.to_dict()})
+        print_json({"schema": ERROR_SCHEMA, **verdict.to_dict()})
     elif args.field:
         data = verdict.to_dict()
         for name in args.field:
@@ -129,7 +125,7 @@ def _cmd_report(args) -> int:
     report = format_error_report(verdict, step=args.step, attempt=args.attempt,
                                  context=redact(text))
     if args.json:
-        _print_json({"schema": ERROR_SUMMARY_SCHEMA, **verdict.to_dict(), "step": args.step,
+        print_json({"schema": ERROR_SUMMARY_SCHEMA, **verdict.to_dict(), "step": args.step,
                      "attempt": args.attempt, "report": report})
     else:
         sys.stdout.write(report)

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import sys
 
+from .cli_common import print_json
+
 RUN_SCHEMA = "orchestrate/run@1"
-
-
-def _json(data: dict) -> None:
-    import json
-
-    print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _usage_error(message: str) -> int:
@@ -60,7 +56,7 @@ def _cmd_run(args) -> int:
                     run_dir=str(result.run_dir) if result.run_dir else None,
                     debug_log=str(result.debug_log) if result.debug_log else None,
                     notes=result.notes)
-        _json(data)
+        print_json(data)
     else:
         _print_closing(result)
     return result.exit_code
@@ -94,7 +90,7 @@ def _dry_run(args) -> int:
     config = load_config(paths.project_root(Path.cwd())).with_overrides(jobs=args.jobs)
     schedule = dry_run_schedule(plan, config.jobs, config.default_timeout_s)
     if args.json:
-        _json(schedule)
+        print_json(schedule)
     else:
         sys.stdout.write(dry_run_text(schedule))
     return 0
@@ -123,7 +119,7 @@ def _cmd_status(args) -> int:
     for warning in loaded.warnings:
         print(f"orchestrate: {warning}", file=sys.stderr)
     if args.json:
-        _json(status_dict(loaded.state))
+        print_json(status_dict(loaded.state))
     else:
         sys.stdout.write(status_text(loaded.state))
     return 0
@@ -140,7 +136,7 @@ def _cmd_runs(args) -> int:
     for warning in warnings:
         print(f"orchestrate: {warning}", file=sys.stderr)
     if args.json:
-        _json(runs_dict(infos))
+        print_json(runs_dict(infos))
     else:
         sys.stdout.write(runs_text(infos))
     return 0

@@ -48,9 +48,20 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
 def _plain(text: str) -> str:
-    text = _LINK.sub(r"\1", text)
-    text = _EMPHASIS.sub("", text)
-    return html.unescape(_ESCAPE.sub(r"\1", text))
+    # Each pass runs only when its trigger character is present: most lines have none.
+    if "[" in text:
+        text = _LINK.sub(_first_group, text)
+    if "*" in text or "_" in text:
+        text = _EMPHASIS.sub("", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(_first_group, text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
+
+
+def _first_group(found: re.Match) -> str:
+    return found.group(1)
 
 
 def _inline_text(source: str) -> tuple[str, list[str]]:
@@ -59,6 +70,8 @@ def _inline_text(source: str) -> tuple[str, list[str]]:
     Code spans are kept verbatim; outside them emphasis markers, backslash escapes and link
     targets are dropped and entities decoded.
     """
+    if "`" not in source:
+        return " ".join(_plain(source).split()), []
     parts: list[str] = []
     codes: list[str] = []
     position = 0
