@@ -295,3 +295,13 @@ def test_real_claude_with_an_empty_home_fails_once_naming_the_login_problem(
     assert step["attempts"] == 1
     assert "not logged in" in step["error"].lower()
     assert "log in" in step["error"].lower() or "/login" in step["error"]
+
+
+def test_progress_shows_cost_and_waits(cli, agents):
+    overloaded = {"is_error": True, "api_error_status": 529, "cost": 0, "result": "Overloaded"}
+    agents.script(steps={"1": [overloaded, {"cost": 0.25, "write": {"x.txt": "x"}}]})
+    write(agents.root / "plan.md", agent_phase("1", "`x.txt`"))
+    out = cli("run", "plan.md").out
+    assert "PROGRESS: 1 waiting" in out and "overloaded" in out
+    assert "PROGRESS: 1 completed in" in out and "(cost $0.25)" in out
+    assert "plan: completed, 1/1 steps done, cost $0.25" in out.splitlines()

@@ -50,9 +50,9 @@ def test_plain_progress_lines():
         "PROGRESS: 1 started (attempt 1)",
         "PROGRESS: 1 completed in 1.2 s",
         "PROGRESS: 2 started (attempt 1)",
-        "PROGRESS: 2 failed: AssertionError: boom; retrying",
+        "PROGRESS: 2 failed: AssertionError: boom (cost $0.0100); retrying",
     ]
-    assert "PROGRESS: 3 failed: TS2339: Property 'x' not found" in lines
+    assert "PROGRESS: 3 failed: TS2339: Property 'x' not found (cost $0.0050)" in lines
     assert "PROGRESS: 5 timed out after 900 s" in lines
     assert "PROGRESS: run finished: failed" in lines
     assert "PROGRESS: run resumed: skipping 1, 2; retrying 3, 5; pending 4" in lines

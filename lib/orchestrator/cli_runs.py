@@ -68,8 +68,6 @@ def _print_closing(result) -> None:
         print(f"debug log: {result.debug_log}")
     if state.pause_reason:
         print(f"paused: {state.pause_reason}")
-    if state.cost_usd:
-        print(f"cost: ${state.cost_usd:.4f}")
     if state.status in ("failed", "awaiting_human"):
         print(f"continue with: orchestrate run --resume {state.name}")
 

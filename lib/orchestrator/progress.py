@@ -55,22 +55,27 @@ def describe(event: dict, state: RunState) -> str | None:
     """``2 completed in 0.4 s``: one plain phrase for an event, or None."""
     kind = event.get("type")
     if kind == "run_started":
-        return f"run started: {state.name}, {len(state.steps)} steps"
+        count = len(state.steps)
+        return f"run started: {state.name}, {count} step{'s' * (count != 1)}"
     if kind == "step_started":
         step = state.steps[event["step"]]
         return f"{step.id} started (attempt {attempt_number(step)})"
     if kind == "step_finished":
         step = state.steps[event["step"]]
         result = finish_kind(event, step)
+        cost = f" (cost {fmt.money(event['cost_usd'])})" if event.get("cost_usd") else ""
         if result == "completed":
-            return f"{step.id} completed in {fmt.duration(step_duration(step, event))}"
+            return f"{step.id} completed in {fmt.duration(step_duration(step, event))}{cost}"
         if event["outcome"] == "timeout":
             limit = fmt.seconds(step.timeout_s) if step.timeout_s else fmt.duration(
                 step_duration(step, event))
             text = f"{step.id} timed out after {limit}"
         else:
             text = f"{step.id} failed: {fmt.first_line(event.get('error') or step.error)}"
-        return text + ("; retrying" if result == "retrying" else "")
+        return text + cost + ("; retrying" if result == "retrying" else "")
+    if kind == "step_waited":
+        return (f"{event['step']} waiting {event['delay_s']:.1f} s before trying again "
+                f"({fmt.first_line(event.get('reason'), 120)})")
     if kind == "run_resumed":
         parts = [f"{verb} {', '.join(map(str, event[key]))}"
                  for key, verb in (("skipped", "skipping"), ("retried", "retrying"),
