@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["Watchdog", "spawn", "spawn_argv", "kill_group", "group_alive"]
+__all__ = ["Watchdog", "spawn_argv", "kill_group", "group_alive"]
 
 _WATCHDOG = r"""
 import os, signal, sys
@@ -78,15 +78,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:
             pass
-
-
-def spawn(script: str, cwd: str, env: dict[str, str], output) -> subprocess.Popen:
-    """Start ``bash -c script`` in a new session, stdout and stderr into ``output``."""
-    return subprocess.Popen(
-        ["bash", "-o", "pipefail", "-e", "-c", script], cwd=cwd, env=env,
-        stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=_die_with_parent,
-    )
 
 
 def spawn_argv(argv: list[str], cwd: str, env: dict[str, str], stdin, output) -> subprocess.Popen:
