@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -53,11 +54,18 @@ def runner_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _as_from_a_terminal() -> None:  # pragma: no cover - runs in the child
+    # A test suite started in the background inherits SIGINT ignored (POSIX shells do
+    # that to background jobs) and Python keeps an inherited ignore; a terminal's Ctrl-C
+    # is what these tests stand for, so the runner starts with the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_runner(project: Path, *args: str, **popen) -> subprocess.Popen:
     """`orchestrate ARGS...` as a separate process in ``project``."""
     return subprocess.Popen([sys.executable, "-m", "orchestrator", *args], cwd=project,
                             env=runner_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **popen)
+                            text=True, preexec_fn=_as_from_a_terminal, **popen)
 
 
 def pid_alive(pid: int) -> bool:
