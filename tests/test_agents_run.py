@@ -305,3 +305,23 @@ def test_progress_shows_cost_and_waits(cli, agents):
     assert "PROGRESS: 1 waiting" in out and "overloaded" in out
     assert "PROGRESS: 1 completed in" in out and "(cost $0.25)" in out
     assert "plan: completed, 1/1 steps done, cost $0.25" in out.splitlines()
+
+
+def test_a_bad_agent_command_template_is_refused_before_anything_is_written(cli, agents):
+    write(agents.root / "plan.md", agent_phase("1", "`x.txt`"))
+    result = cli("run", "plan.md", "--agent-cmd", "'unclosed")
+    assert result.code == 2
+    assert "No closing quotation" in result.err
+    assert not (agents.root / ".claude" / "orchestrate" / "runs").exists()
+
+
+def test_a_malformed_agent_definition_fails_only_its_step(cli, agents):
+    write(agents.root / ".claude" / "agents" / "broken.md", "---\nname broken\n---\nbody\n")
+    agents.script(steps={"2": [{"write": {"two.txt": "2"}}]})
+    write(agents.root / "plan.md", agent_phase("1", "`one.txt`", owner="broken")
+          + agent_phase("2", "`two.txt`"))
+    result = cli("run", "plan.md")
+    assert result.code == 1
+    assert statuses(agents.root, "plan") == {"1": "failed", "2": "completed"}
+    step = cli("status", "plan", "--json").json()["steps"][0]
+    assert step["attempts"] == 1 and "broken.md:" in step["error"]

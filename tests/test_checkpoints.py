@@ -284,3 +284,10 @@ def test_every_checkpoint_command_has_help(cli, command):
     done = cli("checkpoint", *command, "--help")
     assert done.code == 0
     assert done.out.startswith(f"usage: orchestrate checkpoint {' '.join(command)}".rstrip())
+
+
+def test_deeply_nested_values_are_refused(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORCHESTRATE_STATE_DIR", str(tmp_path))
+    result = cli("checkpoint", "save", "deep", "a=" + "[" * 900 + "]" * 900)
+    assert result.code == 2
+    assert "nest at most 32 levels" in result.err

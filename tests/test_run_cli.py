@@ -241,3 +241,50 @@ def test_usage_errors(cli, project):
     assert cli("run", "u.md", "--jobs", "0").code == 2
     assert cli("run", "missing.md").code == 2
     os.chmod(project, 0o755)
+
+
+def test_an_unexpected_error_in_the_loop_is_journalled_and_the_run_resumable(
+        cli, project, monkeypatch, capsys):
+    from orchestrator.runner import loop
+
+    write(project / "boom.md", shell_phase("1", "true") + shell_phase("2", "true", "1"))
+    original = loop.HeadlessRunner._advance
+    calls = {"n": 0}
+
+    def failing_advance(self):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated bug")
+        return original(self)
+
+    monkeypatch.setattr(loop.HeadlessRunner, "_advance", failing_advance)
+    with pytest.raises(RuntimeError):
+        cli("run", "boom.md")
+    capsys.readouterr()  # the raising call left its progress lines behind
+    last = journal(project, "boom")[-1]
+    assert last["type"] == "run_interrupted"
+    assert last["reason"] == "RuntimeError: simulated bug"
+    status = cli("status", "boom", "--json")
+    assert status.code == 0, status.err
+    assert status.json()["status"] == "interrupted"
+    assert cli("run", "--resume", "boom").code == 0
+
+
+def test_a_config_file_that_is_not_utf8_is_a_clean_error(cli, project):
+    (project / ".claude" / "orchestrate").mkdir(parents=True)
+    (project / ".claude" / "orchestrate" / "config.json").write_bytes(b'{"jobs": "\xff"}')
+    write(project / "c.md", shell_phase("1", "true"))
+    result = cli("run", "c.md")
+    assert result.code == 2
+    assert "config.json: not UTF-8 text" in result.err
+
+
+def test_a_state_dir_that_is_a_file_is_a_clean_error(cli, project, tmp_path, monkeypatch):
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("ORCHESTRATE_STATE_DIR", str(blocker))
+    write(project / "s.md", shell_phase("1", "true"))
+    result = cli("run", "s.md")
+    assert result.code == 2
+    assert result.err.startswith("orchestrate: ") and "Not a directory" in result.err
+    assert "Traceback" not in result.err

@@ -145,6 +145,24 @@ def _locked(folder: Path):
         os.close(fd)
 
 
+MAX_DEPTH = 32  # workflow state is shallow; a limit keeps recursive code (redaction) safe
+
+
+def _depth(value, limit: int = MAX_DEPTH + 1) -> int:
+    """How deeply ``value`` nests lists and objects (counting stops past ``limit``)."""
+    deepest = 0
+    frontier = [(value, 0)]
+    while frontier:
+        item, level = frontier.pop()
+        deepest = max(deepest, level)
+        if level > limit:
+            break
+        children = item.values() if isinstance(item, dict) else item \
+            if isinstance(item, list) else ()
+        frontier.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def save_checkpoint(name: str, updates: dict, replace: bool = False, *,
                     cwd: Path | None = None) -> dict:
     """Merge ``updates`` into the checkpoint's top-level keys (or, with ``replace``, make
@@ -154,6 +172,8 @@ def save_checkpoint(name: str, updates: dict, replace: bool = False, *,
     if not isinstance(updates, dict):
         raise CheckpointError(f"checkpoint data must be a JSON object, not "
                               f"{type(updates).__name__}")
+    if _depth(updates) > MAX_DEPTH:
+        raise CheckpointError(f"checkpoint values may nest at most {MAX_DEPTH} levels deep")
     redactor = Redactor()
     slug = checkpoint_name(name, redactor)
     folder = checkpoints_dir(cwd)

@@ -245,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"orchestrate: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:  # the file system refused something: a bad path, a full disk
+        if debug:
+            raise
+        print(f"orchestrate: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("orchestrate: interrupted", file=sys.stderr)
         return 130

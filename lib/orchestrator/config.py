@@ -58,6 +58,9 @@ def load_config(project_root: Path) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

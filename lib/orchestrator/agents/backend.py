@@ -10,6 +10,8 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
+from ..config import ConfigError
+
 __all__ = ["AgentRequest", "AgentReply", "ClaudeBackend", "TemplateBackend", "make_backend"]
 
 
@@ -124,9 +126,12 @@ class TemplateBackend:
     name = "template"
 
     def __init__(self, template: str):
-        self.words = shlex.split(template)
+        try:
+            self.words = shlex.split(template)
+        except ValueError as exc:
+            raise ConfigError(f"agent command template {template!r}: {exc}") from None
         if not self.words:
-            raise ValueError("empty agent command template")
+            raise ConfigError("the agent command template is empty")
 
     def argv(self, request: AgentRequest) -> list[str]:
         values = {"prompt_file": request.prompt_file, "agent": request.agent_name,

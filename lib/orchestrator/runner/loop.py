@@ -12,6 +12,7 @@ from pathlib import Path
 from ..config import Config
 from ..engine import decide
 from ..engine.recorder import Recorder
+from ..errors import OrchestrateError
 from ..failures import Backoff, classify_error
 from ..plan.model import Plan
 from ..store.error_reports import write_error_report
@@ -64,9 +65,13 @@ class HeadlessRunner:
                 self._advance()
                 if tick is not None:
                     tick(self.state)
-        except KeyboardInterrupt:
+        except BaseException as stop:
+            # Ctrl-C, SIGTERM, or a bug: stop the steps and journal it, so the run is
+            # resumable and never left looking as if it were still running.
             self._stop_all()
-            self.recorder.record("run_interrupted")
+            reason = None if isinstance(stop, KeyboardInterrupt) else \
+                f"{type(stop).__name__}: {stop}"
+            self.recorder.record("run_interrupted", **({"reason": reason} if reason else {}))
             raise
         finally:
             self._stop_all()
@@ -148,9 +153,13 @@ class HeadlessRunner:
         log_path = self.store.step_log_path(step_id, attempt)
         prompt_path = (log_path.with_suffix(".prompt.md") if log_path is not None
                        else Path(os.devnull))
-        request, warning = prepare_agent(
-            state=self.state, step=step, phase=phase, root=self.root, config=self.config,
-            errors_dir=self.errors_dir, prompt_path=prompt_path, redactor=self.redactor)
+        try:
+            request, warning = prepare_agent(
+                state=self.state, step=step, phase=phase, root=self.root, config=self.config,
+                errors_dir=self.errors_dir, prompt_path=prompt_path, redactor=self.redactor)
+        except OrchestrateError as problem:  # e.g. a malformed agent definition
+            self._finish(step_id, Outcome("failed", str(problem), permanent=True), 0.0)
+            return
         if warning:
             self.recorder.record("note", text=f"step {step_id}: {warning}")
         config = self.config

@@ -15,10 +15,12 @@ from ..engine.recorder import Recorder
 from ..engine.state import RunState
 from ..engine.steps import plan_hash, step_specs
 from ..errors import OrchestrateError
-from ..plan import load_plan
+from ..plan import load_plan, parse_plan
 from ..plan.model import Plan
+from ..plan.source import read_plan_text
 from ..redact import Redactor
 from ..store import FileRunStore, RunNotFound, list_runs, paths
+from ..store.snapshot import write_atomic
 from .loop import HeadlessRunner
 from .reports import RunReports
 
@@ -53,14 +55,14 @@ def _durations(plan: Plan) -> dict[str, float]:
 
 
 def _drive(store, recorder: Recorder, plan: Plan, root: Path, config: Config, redactor,
-           progress, notes: list[str], reports: RunReports) -> RunResult:
+           progress, notes: list[str], reports: RunReports, backend) -> RunResult:
     state_root = paths.state_root(root)
     exclude = [state_root]
     if reports.debug_log_path is not None:
         exclude.append(reports.debug_log_path)
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=root, config=config,
                             store=store, redactor=redactor, durations=_durations(plan),
-                            backend=make_backend(config.agent_cmd, config.claude_command),
+                            backend=backend,
                             errors_dir=paths.errors_dir(state_root), exclude=exclude)
     try:
         runner.run(tick=progress.tick)
@@ -74,10 +76,12 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
               fresh: bool = False, cwd: Path | None = None, progress,
               max_cost: float | None = None, agent_cmd: str | None = None) -> RunResult:
     """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh)."""
-    plan, warnings = load_plan(plan_path, plan_format)
+    plan_text = read_plan_text(plan_path)  # read once: what is parsed is what is kept
+    plan, warnings = parse_plan(plan_text, plan_path, plan_format)
     root, runs_dir = _context(cwd)
     config = load_config(root).with_overrides(jobs=jobs, max_cost_usd=max_cost,
                                               agent_cmd=agent_cmd)
+    backend = make_backend(config.agent_cmd, config.claude_command)  # bad template: exit 2
     name = paths.run_name(Path(plan_path).stem)
     redactor = Redactor()
     store = FileRunStore(runs_dir, name, redactor=redactor)
@@ -100,8 +104,9 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
             steps=step_specs(plan, config.command_attempts, config.agent_attempts,
                              config.default_timeout_s),
         )
-        _keep_plan_copy(store, plan_path, redactor)
-        return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports)
+        _keep_plan_copy(store, plan_text, redactor)
+        return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports,
+                      backend)
 
 
 def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list[str]) -> None:
@@ -124,12 +129,10 @@ def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list
     )
 
 
-def _keep_plan_copy(store, plan_path: str, redactor) -> None:
+def _keep_plan_copy(store, plan_text: str, redactor) -> None:
     """The plan as it was at the start, for a resume after the file moved or vanished."""
-    if store.run_dir is None:
-        return
-    text = Path(plan_path).read_text(encoding="utf-8", errors="replace")
-    (store.run_dir / "plan.md").write_text(redactor.redact(text), encoding="utf-8")
+    if store.run_dir is not None:
+        write_atomic(store.run_dir / "plan.md", redactor.redact(plan_text).encode("utf-8"))
 
 
 def _plan_for_resume(state: RunState, store, notes: list[str]) -> Plan:
@@ -166,6 +169,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         state = loaded.state
         plan = _plan_for_resume(state, store, notes)
         config = load_config(root).with_overrides(jobs=jobs, agent_cmd=agent_cmd)
+        backend = make_backend(config.agent_cmd, config.claude_command)
         specs = step_specs(plan, config.command_attempts, config.agent_attempts,
                            config.default_timeout_s)
         changes = decide.resume_changes(state, specs)
@@ -183,7 +187,8 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         if max_cost is not None:
             payload["max_cost_usd"] = max_cost
         recorder.record("run_resumed", **payload)
-        return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports)
+        return _drive(store, recorder, plan, root, config, redactor, progress, notes, reports,
+                      backend)
 
 
 def _resume_summary(changes: dict) -> str:
