@@ -158,3 +158,20 @@ def test_debug_shows_the_traceback(write_plan):
 
     with pytest.raises(PlanInvalid):
         main(["plan", "validate", write_plan(CYCLE), "--debug"])
+
+
+def test_files_outside_the_project_are_a_warning(cli, write_plan):
+    path = write_plan("## Phase 1: A\n- **Depends on:** none\n"
+                      "- **Files:** `../elsewhere.py`, `/etc/hostname`, `src/ok.py`\n")
+    result = cli("plan", "validate", path)
+    assert result.code == 0
+    assert (f"{path}:1: warning: phase 1 names files outside the project (../elsewhere.py, "
+            "/etc/hostname); evidence there says little about this project's work") \
+        in result.err.splitlines()
+
+
+def test_absurd_estimates_never_become_infinity_in_json(cli, write_plan):
+    path = write_plan("## Phase 1: A\n- **Depends on:** none\n- **Files:** `a`\n"
+                      "- **Estimated Hours:** " + "9" * 400 + "\n")
+    data = cli("plan", "waves", path, "--json").json()
+    assert data["phases"][0]["estimated_hours"] is None

@@ -17,7 +17,6 @@ __all__ = ["main"]
 
 PLAN_SCHEMA = "orchestrate/plan@1"
 WAVES_SCHEMA = "orchestrate/waves@1"
-EXIT_USAGE = 2
 
 
 def _version() -> str:
@@ -92,8 +91,9 @@ def _add_plan(commands, common) -> None:
 def _add_run(commands, common) -> None:
     run = commands.add_parser(
         "run", parents=[common], help="run a plan or spec headless, or resume a run",
-        description="Run a plan's phases as shell steps in dependency order (a step starts "
-                    "as soon as its dependencies are done), check each step's evidence, and "
+        description="Run a plan's phases in dependency order (a step starts as soon as its "
+                    "dependencies are done): Run blocks with bash, the other phases with an "
+                    "agent (claude -p); check each step's evidence on disk, and "
                     "journal every outcome so the run can be resumed. Exit 0 all completed, "
                     "1 some failed or timed out, 2 bad input or run locked, 3 paused for a "
                     "human, 130 interrupted.")

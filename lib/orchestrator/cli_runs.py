@@ -33,7 +33,9 @@ def _cmd_run(args) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
-    progress = make_progress(sys.stdout, args.json)
+    from .redact import redact
+
+    progress = make_progress(sys.stdout, args.json, redact=redact)
     try:
         if args.resume:
             result = service.resume_run(args.resume, jobs=args.jobs, progress=progress,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 __all__ = [
@@ -150,7 +151,8 @@ def parse_hours(value: str) -> float | None:
         rest = text[single.end():]
     unit = _UNIT.search(rest[:12])
     factor = _UNIT_HOURS[unit.group(1).lower()] if unit else 1.0
-    return round(amount * factor, 4)
+    hours = round(amount * factor, 4)
+    return hours if math.isfinite(hours) else None
 
 
 _DURATION_PART = re.compile(

@@ -52,6 +52,12 @@ def validate_plan(plan: Plan) -> list[Diagnostic]:
         _check_group(group, order, deps, error)
 
     for phase in plan.phases:
+        outside = [name for name in phase.files
+                   if name.startswith(("/", "~")) or ".." in name.replace("\\", "/").split("/")]
+        if outside:
+            warn(phase.line, f"phase {phase.id} names files outside the project "
+                             f"({', '.join(outside)}); evidence there says little about "
+                             "this project's work")
         if phase.type == "design" and not phase.files:
             warn(phase.line, f"design phase {phase.id} names no Files: "
                              "there are no artifacts to check it by")

@@ -17,7 +17,7 @@ def dry_run_schedule(plan: Plan, jobs: int, default_timeout_s: int | None) -> di
     wave_of = {step: index + 1 for index, wave in enumerate(analysis.waves) for step in wave}
     specs = {spec["id"]: spec for spec in step_specs(plan, default_timeout_s=default_timeout_s)}
     phases = {phase.id: phase for phase in plan.phases}
-    order = sorted(plan.ids, key=lambda i: (simulation.starts[i], plan.ids.index(i)))
+    order = sorted(plan.ids, key=simulation.starts.__getitem__)  # stable: plan order ties
     steps = []
     for step_id in order:
         phase = phases[step_id]

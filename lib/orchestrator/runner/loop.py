@@ -26,19 +26,18 @@ __all__ = ["HeadlessRunner"]
 
 
 class HeadlessRunner:
-    """Drives one run to its end (or an interruption) with shell steps."""
+    """Drives one run to its end (or an interruption): shell steps and agent steps."""
 
     def __init__(self, *, recorder: Recorder, plan: Plan, root: Path, config: Config,
                  store, redactor, durations: dict[str, float] | None = None,
                  backend=None, errors_dir: Path | None = None,
-                 exclude: list[Path] | None = None, clock=time.time):
+                 exclude: list[Path] | None = None):
         self.recorder = recorder
         self.phases = {phase.id: phase for phase in plan.phases}
         self.root = root
         self.config = config
         self.store = store
         self.redactor = redactor
-        self.clock = clock
         self.scheduler = decide.scheduler_for(recorder.state, durations)
         self.executions: dict[str, StepExecution | AgentExecution] = {}
         self.watchdog: procs.Watchdog | None = None
@@ -53,7 +52,8 @@ class HeadlessRunner:
     def run(self, tick=None) -> str:
         """Run until nothing more can start; return the run's final status.
 
-        KeyboardInterrupt stops every step, journals the interruption and propagates.
+        Any exception (Ctrl-C, SIGTERM, a bug) stops every step, is journalled as an
+        interruption, and propagates.
         """
         self.watchdog = procs.Watchdog()
         try:

@@ -19,7 +19,7 @@ from ..render.summary import summary_markdown
 
 __all__ = ["RunReports"]
 
-SHELL_AGENT = "shell (headless runner)"
+RUNNER = "orchestrate run (Run blocks with bash, other phases with an agent)"
 
 
 class RunReports:
@@ -45,7 +45,7 @@ class RunReports:
         if event["type"] == "run_started" or (self.resumed and not self.debug_log_path.exists()):
             template = self.template.read_text(encoding="utf-8", errors="replace") \
                 if self.template else None
-            self.debug_log.start(debug_log_header(self.name, self.plan_path, SHELL_AGENT,
+            self.debug_log.start(debug_log_header(self.name, self.plan_path, RUNNER,
                                                   event["at"], template))
         entry = timeline_entry(event, state)
         if entry:

@@ -1,6 +1,7 @@
 """Error reports: one JSON file per step that a run gave up on, read back by later runs.
 
-A report is written when a step ends failed or timed out, to ``<state root>/errors/``. The
+A report is written when an agent step ends failed or timed out, to
+``<state root>/errors/``. The
 next run of the same plan finds the reports for each step it is about to start and puts the
 latest one at the top of the agent's prompt, so the agent knows what failed before.
 """
