@@ -134,14 +134,17 @@ def _block_dependents(state: RunState, failed_id: str) -> None:
                 frontier.append(step.id)
 
 
+def _step_from_spec(raw: dict) -> StepState:
+    """A fresh step from the spec recorded in run_started or run_resumed."""
+    return StepState(
+        id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
+        kind=raw["kind"], phase_hash=raw["phase_hash"],
+        max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
+    )
+
+
 def _new_run(event: dict) -> RunState:
-    steps = {}
-    for raw in event["steps"]:
-        steps[raw["id"]] = StepState(
-            id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
-            kind=raw["kind"], phase_hash=raw["phase_hash"],
-            max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
-        )
+    steps = {raw["id"]: _step_from_spec(raw) for raw in event["steps"]}
     return RunState(
         name=event["name"], plan_path=event["plan_path"], plan_format=event["plan_format"],
         plan_hash=event["plan_hash"], project_root=event["project_root"], jobs=event["jobs"],
@@ -254,11 +257,7 @@ def _resume(state: RunState, event: dict) -> None:
     state.status = "running"
     state.finished_at = None
     for raw in event.get("added", ()):
-        state.steps[raw["id"]] = StepState(
-            id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
-            kind=raw["kind"], phase_hash=raw["phase_hash"],
-            max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
-        )
+        state.steps[raw["id"]] = _step_from_spec(raw)
     for step_id in event.get("removed", ()):
         state.steps.pop(step_id, None)
     for raw in event.get("updated", ()):
