@@ -325,3 +325,30 @@ def test_a_malformed_agent_definition_fails_only_its_step(cli, agents):
     assert statuses(agents.root, "plan") == {"1": "failed", "2": "completed"}
     step = cli("status", "plan", "--json").json()["steps"][0]
     assert step["attempts"] == 1 and "broken.md:" in step["error"]
+
+
+def test_an_agent_that_outlives_its_timeout_is_killed(cli, agents):
+    agents.script(steps={"1": [{"sleep": 30, "write": {"late.txt": "too late"}}]})
+    write(agents.root / "plan.md",
+          agent_phase("1", "`late.txt`").replace("- **Type:**", "- **Timeout:** 1s\n- **Type:**")
+          + agent_phase("2", "`two.txt`", "Phase 1"))
+    began = time.monotonic()
+    result = cli("run", "plan.md")
+    assert result.code == 1
+    assert time.monotonic() - began < 15
+    assert statuses(agents.root, "plan") == {"1": "timeout", "2": "blocked"}
+    time.sleep(0.5)
+    assert not (agents.root / "late.txt").exists(), "the agent kept running after its timeout"
+    assert agents.calls("1") == []  # killed before it could even log its call
+
+
+def test_models_per_owner_come_from_config(cli, agents):
+    write(agents.root / ".claude" / "orchestrate" / "config.json",
+          json.dumps({"model": "sonnet", "models": {"architect": "opus"}}))
+    agents.script(default=[{"write": {"a.txt": "a", "b.txt": "b"}}],
+                  steps={"1": [{"write": {"a.txt": "a"}}], "2": [{"write": {"b.txt": "b"}}]})
+    write(agents.root / "plan.md", agent_phase("1", "`a.txt`", owner="architect")
+          + agent_phase("2", "`b.txt`", "Phase 1"))
+    assert cli("run", "plan.md").code == 0
+    models = {c["step"]: c["argv"][c["argv"].index("--model") + 1] for c in agents.calls()}
+    assert models == {"1": "opus", "2": "sonnet"}
