@@ -20,9 +20,10 @@ SNAPSHOT_EVERY_S = 0.2
 class Recorder:
     """The single way a run's state changes while it is driven.
 
-    Each event is redacted, appended to the journal (fsynced) and only then applied, so
-    the state in memory never holds a secret. The snapshot is a cache for readers, written
-    at run boundaries and otherwise at a bounded rate: the journal alone is the truth.
+    Each event is appended to the journal (fsynced) and only then applied, in the form the
+    store wrote it (redacted), so the state in memory never holds a secret. The snapshot is
+    a cache for readers, written at run boundaries and otherwise at a bounded rate: the
+    journal alone is the truth.
     """
 
     def __init__(self, store, state: RunState | None = None,
@@ -38,9 +39,8 @@ class Recorder:
         """Create the run: its journal begins with run_started."""
         event = {"type": "run_started", "seq": 1, "at": self.clock(), "schema": SCHEMA_VERSION,
                  **payload}
-        event = self.store.redactor.redact_data(event)
-        self.store.create(event)
-        self.state = apply(None, event)
+        self.state = self.store.create(event)  # the store redacts; its state holds no secret
+        event = self.store.redactor.redact_data(event)  # for the listeners, once per run
         self._snapshot_at = time.monotonic()
         self._notify(event)
         return self.state
@@ -49,8 +49,7 @@ class Recorder:
         """Journal one event (durably) and apply it."""
         assert self.state is not None, "record() before start() or a loaded state"
         event = {"type": kind, "seq": self.state.seq + 1, "at": self.clock(), **payload}
-        event = self.store.redactor.redact_data(event)
-        self.store.append(event)
+        event = self.store.append(event)  # journalled and fsynced, as stored (redacted)
         self.state = apply(self.state, event)
         self._dirty = True
         if kind in BOUNDARIES or time.monotonic() - self._snapshot_at >= SNAPSHOT_EVERY_S:

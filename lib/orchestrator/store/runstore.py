@@ -127,8 +127,11 @@ class RunStore(ABC):
     @abstractmethod
     def snapshot_label(self) -> str: ...
 
-    def create(self, first_event: dict) -> None:
-        """Start the run with its ``run_started`` event; refuses if the run exists."""
+    def create(self, first_event: dict) -> RunState:
+        """Start the run with its ``run_started`` event; refuses if the run exists.
+
+        Returns the run's first state, built from the event as stored (redacted).
+        """
         if self.exists():
             raise RunExists(self.name)
         event = self.redactor.redact_data(first_event)
@@ -137,13 +140,16 @@ class RunStore(ABC):
         state = apply(None, event)  # raises before anything is written
         self._journal_write(encode_event(event), new=True)
         self._snapshot_write(encode_snapshot(state.to_dict()))
+        return state
 
-    def append(self, event: dict) -> None:
-        """Record one event durably (fsynced before this returns)."""
-        line = encode_event(self.redactor.redact_data(event))
+    def append(self, event: dict) -> dict:
+        """Record one event durably (fsynced before this returns); return it as stored,
+        that is redacted, for the caller to apply."""
+        stored = self.redactor.redact_data(event)
         if not self.exists():
             raise RunNotFound(self.name, self.known_runs())
-        self._journal_write(line, new=False)
+        self._journal_write(encode_event(stored), new=False)
+        return stored
 
     def save_snapshot(self, state: RunState, *, redact: bool = True) -> None:
         """Write the snapshot. ``redact=False`` is for states built only from events that
