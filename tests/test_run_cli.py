@@ -288,3 +288,18 @@ def test_a_state_dir_that_is_a_file_is_a_clean_error(cli, project, tmp_path, mon
     assert result.code == 2
     assert result.err.startswith("orchestrate: ") and "Not a directory" in result.err
     assert "Traceback" not in result.err
+
+
+def test_a_resumed_run_continues_its_debug_log_or_starts_one_if_it_is_gone(cli, project):
+    write(project / "dl.md", shell_phase("1", "test -e ok"))
+    assert cli("run", "dl.md").code == 1
+    log = run_dir(project, "dl") / "debug-log.md"
+    (project / "ok").touch()
+    assert cli("run", "--resume", "dl").code == 0
+    text = log.read_text()
+    assert text.count("## Timeline") == 1 and "Resumed" in text
+    log.unlink()
+    (project / "dl.md").write_text((project / "dl.md").read_text().replace("ok", "ok2"))
+    (project / "ok2").touch()
+    assert cli("run", "--resume", "dl").code == 0
+    assert log.read_text().startswith("# dl: debug log")

@@ -25,15 +25,13 @@ RUNNER = "orchestrate run (Run blocks with bash, other phases with an agent)"
 class RunReports:
     """Writes ``debug log``, ``run.log`` and ``summary.md`` for one run segment."""
 
-    def __init__(self, store, project_root: Path, name: str, plan_path: str, redactor,
-                 resumed: bool = False):
+    def __init__(self, store, project_root: Path, name: str, plan_path: str, redactor):
         self.redact = redactor.redact
         self.run_dir: Path | None = store.run_dir
         self.debug_log_path: Path | None = None
         self.debug_log: DebugLog | None = None
         self.name = name
         self.plan_path = plan_path
-        self.resumed = resumed
         self.template: Path | None = None
         if self.run_dir is not None:
             self.debug_log_path, self.template = debug_log_path(project_root, self.run_dir, name)
@@ -42,7 +40,10 @@ class RunReports:
     def __call__(self, event: dict, state: RunState) -> None:
         if self.run_dir is None:
             return
-        if event["type"] == "run_started" or (self.resumed and not self.debug_log_path.exists()):
+        # A segment starts a debug log at its first event: always for a new run, and for a
+        # resumed one only if the log is gone (otherwise the timeline simply goes on).
+        if event["type"] == "run_started" or (
+                event["type"] == "run_resumed" and not self.debug_log_path.exists()):
             template = self.template.read_text(encoding="utf-8", errors="replace") \
                 if self.template else None
             self.debug_log.start(debug_log_header(self.name, self.plan_path, RUNNER,

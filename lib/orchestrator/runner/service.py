@@ -177,7 +177,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         for note in notes:
             progress.note(note)
         recorder = Recorder(store, state)
-        reports = RunReports(store, root, state.name, state.plan_path, redactor, resumed=True)
+        reports = RunReports(store, root, state.name, state.plan_path, redactor)
         recorder.listeners += [reports, progress.event]
         payload = {key: changes[key] for key in
                    ("added", "removed", "changed", "updated", "reset", "order", "skipped",
