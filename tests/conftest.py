@@ -60,6 +60,18 @@ def cli(capsys):
 
 
 @pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC for the test, so rendered times are predictable."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
 def shared_dir() -> Path:
     if not (SHARED / "formats").is_dir():
         pytest.skip(f"shared/ not found at {SHARED} (set ORCHESTRATE_SHARED_DIR)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
 
 import pytest
 from orchestrator.engine.state import replay
@@ -18,14 +17,7 @@ from orchestrator.progress import (
 
 from .run_scenarios import T, begin, end, first_segment, full_run, started, walk
 
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")
 
 
 class Terminal(io.StringIO):

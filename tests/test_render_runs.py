@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 from orchestrator.engine.state import STEP_STATUSES, replay
@@ -35,14 +34,7 @@ from .run_scenarios import (
     walk,
 )
 
-
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")
 
 
 def timeline(events: list[dict]) -> str:

@@ -100,7 +100,7 @@ def _load_for_reading(name: str | None):
     from .errors import OrchestrateError
     from .store import FileRunStore, RunNotFound, list_runs, paths
 
-    runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
+    _, runs_dir = paths.project_runs_dir()
     if name is None:
         infos = list_runs(runs_dir)
         if not infos:
@@ -129,7 +129,7 @@ def _cmd_runs(args) -> int:
     from .render.status_text import runs_dict, runs_text
     from .store import list_runs, paths
 
-    runs_dir = paths.runs_dir(paths.state_root(paths.project_root()))
+    _, runs_dir = paths.project_runs_dir()
     warnings: list[str] = []
     infos = [info for info in list_runs(runs_dir, warnings)
              if args.state is None or info.status == args.state]

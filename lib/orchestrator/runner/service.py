@@ -45,11 +45,6 @@ class RunResult:
         return EXIT_CODES.get(self.state.status, 1)
 
 
-def _context(cwd: Path | None):
-    root = paths.project_root(cwd)
-    return root, paths.runs_dir(paths.state_root(root))
-
-
 def _durations(plan: Plan) -> dict[str, float]:
     return phase_durations(plan)[0]
 
@@ -78,7 +73,7 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
     """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh)."""
     plan_text = read_plan_text(plan_path)  # read once: what is parsed is what is kept
     plan, warnings = parse_plan(plan_text, plan_path, plan_format)
-    root, runs_dir = _context(cwd)
+    root, runs_dir = paths.project_runs_dir(cwd)
     config = load_config(root).with_overrides(jobs=jobs, max_cost_usd=max_cost,
                                               agent_cmd=agent_cmd)
     backend = make_backend(config.agent_cmd, config.claude_command)  # bad template: exit 2
@@ -153,7 +148,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
                progress, max_cost: float | None = None,
                agent_cmd: str | None = None) -> RunResult:
     """Continue a stored run: completed steps are skipped, the rest run again."""
-    root, runs_dir = _context(cwd)
+    root, runs_dir = paths.project_runs_dir(cwd)
     slug = paths.run_name(name)
     redactor = Redactor()
     store = FileRunStore(runs_dir, slug, redactor=redactor)

@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..render.fmt import iso_utc
 from .filestore import safe_step_id
 from .paths import run_name
 from .snapshot import write_atomic
@@ -27,10 +28,6 @@ _FIELDS = ("plan", "run", "step", "title", "attempts", "agent", "failures", "che
 
 def _plan_slug(plan_path: str) -> str:
     return run_name(Path(str(plan_path)).stem)
-
-
-def _utc_stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def error_report_name(moment: datetime, plan_path: str, step_id: str) -> str:
@@ -51,7 +48,7 @@ def _normalized(report: dict, moment: datetime) -> dict:
                        "detail": str(check.get("detail", "") or "")})
     return {
         "schema": ERROR_REPORT_SCHEMA,
-        "timestamp": _utc_stamp(moment),
+        "timestamp": iso_utc(moment.timestamp()),
         "plan": str(report["plan"]),
         "run": report.get("run"),
         "step": str(report["step"]),

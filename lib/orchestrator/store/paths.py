@@ -42,6 +42,12 @@ def runs_dir(state: Path) -> Path:
     return Path(state) / "runs"
 
 
+def project_runs_dir(cwd: Path | None = None) -> tuple[Path, Path]:
+    """The project root for ``cwd`` and the folder where its runs are stored."""
+    root = project_root(cwd)
+    return root, runs_dir(state_root(root))
+
+
 def errors_dir(state: Path) -> Path:
     return Path(state) / "errors"
 
