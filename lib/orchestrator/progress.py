@@ -14,7 +14,7 @@ from typing import TextIO
 
 from .engine.state import RunState
 from .render import fmt
-from .render.run_facts import attempt_number, done_count, finish_kind, step_duration
+from .render.run_facts import attempt_number, done_count, finish_kind, step_duration, timeout_limit
 
 __all__ = ["LiveProgress", "PlainProgress", "Progress", "QuietProgress", "make_progress"]
 
@@ -67,8 +67,7 @@ def describe(event: dict, state: RunState) -> str | None:
         if result == "completed":
             return f"{step.id} completed in {fmt.duration(step_duration(step, event))}{cost}"
         if event["outcome"] == "timeout":
-            limit = fmt.seconds(step.timeout_s) if step.timeout_s else fmt.duration(
-                step_duration(step, event))
+            limit = timeout_limit(step, event)
             text = f"{step.id} timed out after {limit}"
         else:
             text = f"{step.id} failed: {fmt.first_line(event.get('error') or step.error)}"

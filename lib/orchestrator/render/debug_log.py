@@ -23,6 +23,7 @@ from .run_facts import (
     retries,
     step_duration,
     step_label,
+    timeout_limit,
 )
 
 __all__ = ["DebugLog", "closing_summary", "debug_log_header", "debug_log_path",
@@ -133,8 +134,7 @@ def _finished(event: dict, state: RunState, at: float) -> str:
     result = finish_kind(event, step)
     error = fmt.first_line(step.error or event.get("error"))
     lines = [f"\n#### [{fmt.clock(at)}] Step {step.id} finished"] if state.jobs > 1 else []
-    limit = fmt.seconds(step.timeout_s) if step.timeout_s else fmt.duration(
-        step_duration(step, event))
+    limit = timeout_limit(step, event)
     if result == "completed":
         took = fmt.duration(step_duration(step, event))
         lines.append(f"- Result: completed in {took} (attempt {number})")

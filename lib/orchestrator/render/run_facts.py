@@ -31,6 +31,13 @@ def step_label(step: StepState) -> str:
     return f"Step {step.id}: {step.title}" if step.title else f"Step {step.id}"
 
 
+def timeout_limit(step: StepState, event: dict | None = None) -> str:
+    """What a timed-out step ran up against: its timeout, else how long it ran."""
+    if step.timeout_s:
+        return fmt.seconds(step.timeout_s)
+    return fmt.duration(step_duration(step, event))
+
+
 def step_duration(step: StepState, event: dict | None = None) -> float | None:
     """How long the latest attempt took: the event's figure, else the recorded times."""
     if event is not None and event.get("duration_s") is not None:

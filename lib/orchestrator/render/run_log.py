@@ -18,6 +18,7 @@ from .run_facts import (
     done_count,
     finish_kind,
     step_duration,
+    timeout_limit,
 )
 
 __all__ = ["CATEGORIES", "checks_summary", "run_log_line", "run_log_lines"]
@@ -72,8 +73,7 @@ def _finished(event: dict, state: RunState) -> list[tuple[str, str]]:
     if event.get("checks"):
         facts.append(("quality gate", f"step {step.id} checks: {checks_summary(event['checks'])}"))
     cost = f", cost {fmt.money(event['cost_usd'])}" if event.get("cost_usd") else ""
-    limit = fmt.seconds(step.timeout_s) if step.timeout_s else fmt.duration(
-        step_duration(step, event))
+    limit = timeout_limit(step, event)
     if result == "completed":
         took = fmt.duration(step_duration(step, event))
         facts.append(("task", f"step {step.id} completed in {took}{cost}"))
