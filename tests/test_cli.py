@@ -16,12 +16,12 @@ EXAMPLE = str(REPO / "examples" / "feature-plan.md")
 
 PHASE_KEYS = {
     "id", "title", "line", "owner", "type", "depends_on", "files", "blast_radius", "verify",
-    "run", "timeout_s", "estimated_hours", "acceptance", "tasks", "objective",
-    "dependencies_to_add",
+    "run", "scripts", "procedures", "timeout_s", "estimated_hours", "acceptance", "tasks",
+    "objective", "dependencies_to_add",
 }
 REPORT_KEYS = {
-    "schema", "plan", "valid", "format", "title", "phases", "parallel_groups", "waves",
-    "critical_path", "critical_path_length", "metrics", "errors", "warnings",
+    "schema", "plan", "valid", "format", "title", "phases", "deferred", "parallel_groups",
+    "waves", "critical_path", "critical_path_length", "metrics", "errors", "warnings",
 }
 
 

@@ -24,6 +24,14 @@ from orchestrator.plan import fields
         ('["1", "2b"]', ["1", "2b"]),
         ("1, 1, 2", ["1", "2"]),
         ("Phase 2.1; Phase 3", ["2.1", "3"]),
+        ("2.1, 2.2", ["2.1", "2.2"]),
+        ("[2.1]", ["2.1"]),
+        ("Phase 2.1.", ["2.1"]),
+        ("2.1-2.3", ["2.1", "2.2", "2.3"]),
+        ("Phases 2.1 – 2.2", ["2.1", "2.2"]),
+        ("2.1-3.2", ["2.1-3.2"]),  # not one range: left whole, so validation names it
+        ("α1, 2a", ["α1", "2a"]),
+        ("Phase 1 – Phase 3", ["1", "3"]),
     ],
 )
 def test_parse_id_list(value, expected):
@@ -76,7 +84,9 @@ def test_parse_timeout(value, expected):
         ("Dependencies to add: oxc", ("dependencies_to_add", "oxc")),
         ("Files to modify:", ("files", "")),
         ("Checkpoint:", ("verify", "")),
-        ("Testing:", ("verify", "")),
+        ("Validation:", ("verify", "")),
+        ("Testing:", ("procedure", "")),
+        ("Manual testing: open the page", ("procedure", "open the page")),
         ("Success Criteria:", ("acceptance", "")),
         ("Estimated Hours: 2-3", ("estimate", "2-3")),
         ("Note: this is prose", None),
@@ -113,3 +123,12 @@ def test_split_commands(script, expected):
 )
 def test_parse_files(value, codes, expected):
     assert fields.parse_files(value, codes) == expected
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [("", True), ("bash", True), ("sh", True), ("Shell", True), ("zsh", True),
+     ("python", False), ("console", False), ("text", False), ("yaml", False)],
+)
+def test_is_shell_info(info, expected):
+    assert fields.is_shell_info(info) is expected

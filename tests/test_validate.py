@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
 
 CYCLE = """\
 ## Phase 1: Start
@@ -41,6 +46,17 @@ CASES = {
         "## Phase 3: C\n- **Depends on:** 2\n\n## Parallelization\n\n- Group A: Phase 1, Phase 3\n",
         10,
         "parallel group A: phase 3 depends on phase 1, so they cannot run in parallel",
+    ),
+    "dependency on a deferred phase": (
+        "## Phase 1: A\n- **Depends on:** none\n## Phase 2: B [DEFERRED]\n"
+        "## Phase 3: C\n- **Depends on:** 2\n",
+        5,
+        "phase 3 depends on phase 2, which is deferred (line 3) and never runs",
+    ),
+    "only deferred phases": (
+        "## Backlog\n### Phase 1: A\n", 1,
+        "no phases found (expected headings such as '## Phase 1: Title' or "
+        "'### BLOQUE 0: Title'); deferred phases are not run: 1",
     ),
     "unknown parallel group member": (
         "## Phase 1: A\n- **Depends on:** none\n\n## Parallel groups\n\n- Group X: Phase 1, 9\n",
@@ -175,3 +191,54 @@ def test_absurd_estimates_never_become_infinity_in_json(cli, write_plan):
                       "- **Estimated Hours:** " + "9" * 400 + "\n")
     data = cli("plan", "waves", path, "--json").json()
     assert data["phases"][0]["estimated_hours"] is None
+
+
+DEFERRED_PLAN = """\
+## Phase 1: Core
+- **Depends on:** none
+- **Files:** `core.py`
+
+## Phase 2: Plugins [DEFERRED]
+- **Depends on:** 1
+
+## Out of Scope
+
+### Phase 3: Cloud sync
+"""
+
+
+def test_deferred_phases_are_listed_in_json_and_text(cli, write_plan):
+    path = write_plan(DEFERRED_PLAN)
+    data = cli("plan", "validate", path, "--json").json()
+    assert [phase["id"] for phase in data["phases"]] == ["1"]
+    assert data["deferred"] == [{"id": "2", "title": "Plugins", "line": 5},
+                                {"id": "3", "title": "Cloud sync", "line": 10}]
+    assert data["waves"] == [["1"]]
+    text = cli("plan", "validate", path)
+    assert text.code == 0
+    assert text.out.splitlines() == [f"{path}: valid plan, 1 phase in 1 wave",
+                                     "Deferred, not run: 2 (line 5), 3 (line 10)"]
+
+
+def test_a_fifo_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "plan.md"
+    os.mkfifo(fifo)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "plan", "validate", str(fifo)],
+        capture_output=True, text=True, timeout=30,
+        env=dict(os.environ, PYTHONPATH=str(REPO / "lib")),
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == f"{fifo}:0: is a named pipe (FIFO), not a regular file\n"
+
+
+def test_a_device_is_refused(cli):
+    result = cli("plan", "validate", os.devnull)
+    assert (result.code, result.err) == (2, f"{os.devnull}:0: is a character device, "
+                                            "not a regular file\n")
+
+
+def test_a_symlink_to_a_plan_is_read(cli, write_plan, tmp_path):
+    link = tmp_path / "link.md"
+    link.symlink_to(write_plan("## Phase 1: A\n- **Files:** `a.py`\n"))
+    assert cli("plan", "validate", str(link)).code == 0

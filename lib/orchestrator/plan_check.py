@@ -49,6 +49,10 @@ class PlanCheck:
             "format": plan.format if plan else None,
             "title": plan.title if plan else None,
             "phases": [phase.to_dict() for phase in plan.phases] if plan else [],
+            "deferred": [
+                {"id": phase.id, "title": phase.title, "line": phase.line}
+                for phase in plan.deferred
+            ] if plan else [],
             "parallel_groups": [
                 {"name": g.name, "phases": list(g.phase_ids), "line": g.line}
                 for g in plan.parallel_groups

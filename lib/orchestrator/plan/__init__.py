@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import Diagnostic, PlanInvalid
-from .model import FORMATS, PHASE_TYPES, ParallelGroup, Phase, Plan
+from .model import FORMATS, PHASE_TYPES, ParallelGroup, Phase, Plan, Script
 from .readers import parse_plan_text
 from .source import read_plan_text
 from .validate import validate_plan
@@ -14,6 +14,7 @@ __all__ = [
     "ParallelGroup",
     "Phase",
     "Plan",
+    "Script",
     "load_plan",
     "parse_plan",
 ]

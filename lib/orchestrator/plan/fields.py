@@ -15,6 +15,8 @@ __all__ = [
     "split_commands",
     "strip_checkbox",
     "is_none_value",
+    "is_shell_info",
+    "SHELL_LANGUAGES",
 ]
 
 # Spelling seen in real plans -> the field it means.
@@ -49,8 +51,14 @@ FIELD_KEYS = {
     "checkpoints": "verify",
     "verify": "verify",
     "verification": "verify",
-    "testing": "verify",
+    "validation": "verify",
     "run": "run",
+    "testing": "procedure",
+    "manual testing": "procedure",
+    "test procedure": "procedure",
+    "testing procedure": "procedure",
+    "test plan": "procedure",
+    "tests": "procedure",
     "timeout": "timeout",
     "estimated hours": "estimate",
     "estimated time": "estimate",
@@ -98,12 +106,30 @@ def is_none_value(value: str) -> bool:
 _ID_WORDS = re.compile(r"\b(?:phases?|bloques?|blocks?|stages?|steps?|and)\b", re.IGNORECASE)
 _PARENS = re.compile(r"\([^)]*\)")
 _NUMERIC_RANGE = re.compile(r"^(\d+)\s*(?:-|–|\.\.)\s*(\d+)$")
+_DOTTED_RANGE = re.compile(r"^((?:\d+\.)+)(\d+)\s*(?:-|–)\s*\1(\d+)$")
+_WORD = re.compile(r"\w")
+
+
+def _range(chunk: str) -> list[str] | None:
+    """``1-3`` as 1, 2, 3 and ``2.1-2.3`` as 2.1, 2.2, 2.3; None when not such a range."""
+    span = _NUMERIC_RANGE.match(chunk)
+    if span:
+        prefix, first, last = "", int(span.group(1)), int(span.group(2))
+    else:
+        span = _DOTTED_RANGE.match(chunk)
+        if not span:
+            return None
+        prefix, first, last = span.group(1), int(span.group(2)), int(span.group(3))
+    if not first < last <= first + 100:
+        return None
+    return [f"{prefix}{n}" for n in range(first, last + 1)]
 
 
 def parse_id_list(value: str) -> list[str]:
     """Parse a dependency value: ``Phase 1, Phase 2``, ``[1, 2]``, ``none``, ``1-3``.
 
-    Ids keep their spelling ("2a", "FINAL"); order is kept and repeats are dropped.
+    Ids keep their spelling ("2a", "2.1", "FINAL"); ``2.1-2.3`` is a range of dotted ids;
+    order is kept and repeats are dropped.
     """
     if is_none_value(value):
         return []
@@ -115,14 +141,9 @@ def parse_id_list(value: str) -> list[str]:
         chunk = chunk.strip()
         if not chunk or is_none_value(chunk):
             continue
-        span = _NUMERIC_RANGE.match(chunk)
-        if span and int(span.group(1)) < int(span.group(2)) <= int(span.group(1)) + 100:
-            words = [str(n) for n in range(int(span.group(1)), int(span.group(2)) + 1)]
-        else:
-            words = chunk.split()
-        for word in words:
+        for word in _range(chunk) or chunk.split():
             word = word.strip(".:`*#")
-            if word and word not in ids:
+            if word and _WORD.search(word) and word not in ids:
                 ids.append(word)
     return ids
 
@@ -192,6 +213,14 @@ def parse_files(value: str, codes: list[str]) -> list[str]:
         if part and not is_none_value(part):
             files.append(part.split()[0])
     return files
+
+
+SHELL_LANGUAGES = frozenset({"", "bash", "sh", "shell", "zsh"})
+
+
+def is_shell_info(info: str) -> bool:
+    """True when a fence's info string names a shell, or nothing: such a block can be run."""
+    return info.strip().lower() in SHELL_LANGUAGES
 
 
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")

@@ -19,7 +19,8 @@ class Block:
 
     kind is ``heading`` (text = heading text, level = 1..6), ``text`` (one source line of a
     paragraph or list item; level = list depth, item_start = first line of a list item),
-    ``code`` (a fenced or indented block; text = its content, info = the fence's language),
+    ``code`` (a fenced or indented block; text = its content, info = the fence's language,
+    fenced = False for an indented block; line = the opening fence's line),
     ``list_open`` / ``list_close`` (level = the list's depth).
     """
 
@@ -29,6 +30,7 @@ class Block:
     level: int = 0
     info: str = ""
     item_start: bool = False
+    fenced: bool = False
     codes: list[str] = field(default_factory=list)  # inline code spans on a text line
 
 
@@ -149,6 +151,7 @@ def blocks_from_markdown(text: str) -> list[Block]:
             item_pending = False
         elif kind in ("fence", "code_block"):
             info = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
-            blocks.append(Block("code", start, text=token.content, level=list_depth, info=info))
+            blocks.append(Block("code", start, text=token.content, level=list_depth, info=info,
+                                fenced=kind == "fence"))
             item_pending = False
     return blocks

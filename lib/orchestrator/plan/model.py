@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Phase", "ParallelGroup", "Plan", "PHASE_TYPES", "FORMATS"]
+__all__ = ["Phase", "ParallelGroup", "Plan", "Script", "PHASE_TYPES", "FORMATS",
+           "SCRIPT_FIELDS"]
 
 PHASE_TYPES = ("design", "implementation")
 FORMATS = ("plan", "spec", "implementation-plan")
+SCRIPT_FIELDS = ("run", "verify")
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """One fenced shell block under Run or Verify: the engine runs it as one bash script."""
+
+    field: str  # one of SCRIPT_FIELDS
+    text: str  # the block's content exactly as written
+    line: int  # 1-based line of the block's first content line (the one after the fence)
+
+    def to_dict(self) -> dict:
+        return {"field": self.field, "text": self.text, "line": self.line}
 
 
 @dataclass(slots=True)
@@ -24,8 +38,10 @@ class Phase:
     depends_stated: bool = False  # False when the plan said nothing and a default applied
     files: list[str] = field(default_factory=list)
     blast_radius: str | None = None
-    verify: list[str] = field(default_factory=list)  # Checkpoint / Verify / Testing commands
+    verify: list[str] = field(default_factory=list)  # the command lines of Verify scripts
     run: list[str] = field(default_factory=list)  # a Run block: the phase is a shell step
+    scripts: list[Script] = field(default_factory=list)  # what the engine runs, in plan order
+    procedures: list[str] = field(default_factory=list)  # Testing text, for the agent only
     timeout_s: int | None = None
     estimated_hours: float | None = None
     acceptance: list[str] = field(default_factory=list)
@@ -46,6 +62,8 @@ class Phase:
             "blast_radius": self.blast_radius,
             "verify": list(self.verify),
             "run": list(self.run),
+            "scripts": [script.to_dict() for script in self.scripts],
+            "procedures": list(self.procedures),
             "timeout_s": self.timeout_s,
             "estimated_hours": self.estimated_hours,
             "acceptance": list(self.acceptance),
@@ -53,6 +71,14 @@ class Phase:
             "objective": self.objective,
             "dependencies_to_add": list(self.dependencies_to_add),
         }
+
+    def hash_data(self) -> dict:
+        """``to_dict`` without line numbers: what the phase asks for, wherever it is written."""
+        data = self.to_dict()
+        data.pop("line", None)
+        for script in data["scripts"]:
+            script.pop("line", None)
+        return data
 
 
 @dataclass(slots=True)
@@ -73,6 +99,7 @@ class Plan:
     title: str | None
     phases: list[Phase]
     parallel_groups: list[ParallelGroup] = field(default_factory=list)
+    deferred: list[Phase] = field(default_factory=list)  # written in the plan, never run
 
     def phase(self, phase_id: str) -> Phase:
         for phase in self.phases:

@@ -7,16 +7,17 @@ in the dependencies a phase gets when it states none.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from ..errors import Diagnostic, PlanError
 from . import fields
 from .markdown import Block, blocks_from_markdown
-from .model import FORMATS, ParallelGroup, Phase, Plan
+from .model import FORMATS, ParallelGroup, Phase, Plan, Script
 
 __all__ = ["parse_plan_text", "detect_format"]
 
 _PHASE_HEADING = re.compile(
-    r"^(?P<word>phase|bloque|fase)\s+(?P<id>[A-Za-z0-9][\w.\-]*?)\.?"
+    r"^(?P<word>phase|bloque|fase)\s+(?P<id>[^\W_][\w.\-]*)"
     r"\s*(?:(?:[:.)]|\s[-–—]|[–—])\s*(?P<title>.*))?$",
     re.IGNORECASE,
 )
@@ -25,25 +26,48 @@ _STATUS_TAG = re.compile(
     r"skipped|failed|todo|to do|wip|partial|deferred|x)\s*\]\s*",
     re.IGNORECASE,
 )
+_DEFERRED_TAG = re.compile(r"[\[(]\s*deferred\b[^\])]*[\])]", re.IGNORECASE)
 _STATUS_MARKS = " \t✅❌⏳🔄✓✔☑⚠️🚧"
 _GROUP_LINE = re.compile(r"^group\s+([\w.\-]+)\s*[:\-–—]\s*(.+)$", re.IGNORECASE)
+
+# Headings (level 2 or deeper) that say what the phases under them are.
+_IMPLEMENTATION_SECTION = re.compile(r"\bimplementation\b", re.IGNORECASE)
+_DEFERRED_SECTION = re.compile(
+    r"\b(?:future\s+(?:enhancements?|work|phases?|improvements?|ideas?)|deferred|"
+    r"out[\s-]+of[\s-]+scope|later|backlog|nice[\s-]+to[\s-]+haves?)\b",
+    re.IGNORECASE,
+)
+_ORDER_SECTION = re.compile(r"\b(?:dependencies|execution\s+order)\b", re.IGNORECASE)
+
 _LIST_FIELDS = {"files", "acceptance", "tasks", "dependencies_to_add", "depends_on", "verify",
-                "run"}
-_CODE_FIELDS = {"verify", "run"}
+                "run", "procedure"}
+_CODE_FIELDS = {"verify", "run"}  # their fenced shell blocks are scripts the engine runs
+_PROSE_FIELDS = _CODE_FIELDS | {"procedure"}  # prose below them is kept for the agent
+_LABELS = {"verify": "Verify", "run": "Run", "procedure": "Testing"}
+
+
+class _Heading(NamedTuple):
+    word: str
+    id: str
+    title: str
+    deferred: bool
 
 
 class _Section:
     """The blocks that belong to one phase heading."""
 
-    __slots__ = ("word", "id", "title", "line", "level", "blocks")
+    __slots__ = ("word", "id", "title", "line", "level", "blocks", "deferred", "within")
 
-    def __init__(self, word: str, phase_id: str, title: str, line: int, level: int):
-        self.word = word
-        self.id = phase_id
-        self.title = title
+    def __init__(self, heading: _Heading, line: int, level: int, within: int | None,
+                 deferred: bool):
+        self.word = heading.word
+        self.id = heading.id
+        self.title = heading.title
         self.line = line
         self.level = level
         self.blocks: list[Block] = []
+        self.deferred = deferred  # tagged [DEFERRED] or under a Future Work-like section
+        self.within = within  # line of the enclosing implementation section, if any
 
 
 def _clean_title(title: str) -> str:
@@ -51,33 +75,70 @@ def _clean_title(title: str) -> str:
     return " ".join(title.strip(_STATUS_MARKS).split())
 
 
-def _phase_heading(text: str):
-    found = _PHASE_HEADING.match(text.strip().strip("*_"))
+def _phase_heading(text: str) -> _Heading | None:
+    """The heading as a phase, or None when it is not one.
+
+    The id needs a digit (``1``, ``2.1``, ``α1``), to be all capitals (``FINAL``) or a title
+    separator after it: so ``Phase Dependencies`` is a heading, not a phase.
+    """
+    text = text.strip().strip("*_")
+    deferred = bool(_DEFERRED_TAG.search(text))
+    text = _STATUS_TAG.sub(" ", _DEFERRED_TAG.sub(" ", text)).strip()
+    found = _PHASE_HEADING.match(text)
     if not found:
         return None
     phase_id = found.group("id").strip(".-")
-    if not phase_id:
+    titled = found.group("title") is not None
+    if not phase_id or not (titled or phase_id.isupper()
+                            or any(char.isdigit() for char in phase_id)):
         return None
-    return found.group("word").lower(), phase_id, _clean_title(found.group("title") or "")
+    return _Heading(found.group("word").lower(), phase_id,
+                    _clean_title(found.group("title") or ""), deferred)
+
+
+def _section_kind(block: Block) -> str | None:
+    """What a heading that is not a phase says about the phases under it."""
+    if block.level < 2:
+        return None
+    if _DEFERRED_SECTION.search(block.text):
+        return "deferred"
+    if _IMPLEMENTATION_SECTION.search(block.text):
+        return "implementation"
+    if _ORDER_SECTION.search(block.text):
+        return "order"
+    return None
 
 
 def _split_sections(blocks: list[Block]):
-    """Group blocks under phase headings; return (title, sections, parallel blocks)."""
+    """Group blocks under phase headings; return (title, sections, parallel blocks).
+
+    ``enclosing`` holds the (level, kind, line) of the headings around the current block; a
+    phase-shaped heading under a Dependencies or Execution Order section is not a phase.
+    """
     title = None
     sections: list[_Section] = []
     parallel: list[Block] = []
     current: _Section | None = None
     in_parallel_level = 0
+    enclosing: list[tuple[int, str | None, int]] = []
     for block in blocks:
         if block.kind == "heading":
             if title is None and block.level == 1:
                 title = block.text
-            heading = _phase_heading(block.text)
+            while enclosing and enclosing[-1][0] >= block.level:
+                enclosing.pop()
+            kinds = [kind for _, kind, _ in enclosing]
+            heading = None if "order" in kinds else _phase_heading(block.text)
             if heading:
-                current = _Section(*heading, block.line, block.level)
+                within = next((line for _, kind, line in reversed(enclosing)
+                               if kind == "implementation"), None)
+                current = _Section(heading, block.line, block.level, within,
+                                   heading.deferred or "deferred" in kinds)
                 sections.append(current)
+                enclosing.append((block.level, "phase", block.line))
                 in_parallel_level = 0
                 continue
+            enclosing.append((block.level, _section_kind(block), block.line))
             if current is not None and block.level <= current.level:
                 current = None
             if in_parallel_level and block.level <= in_parallel_level:
@@ -92,11 +153,39 @@ def _split_sections(blocks: list[Block]):
     return title, sections, parallel
 
 
+def _lines(numbers: list[int]) -> str:
+    return ("lines " if len(numbers) > 1 else "line ") + ", ".join(map(str, numbers))
+
+
+def _choose_sections(sections: list[_Section], path: str, warnings: list[Diagnostic]):
+    """Split sections into (steps, deferred).
+
+    When phases sit in an implementation section, only those are steps: phase headings
+    elsewhere (a design section's own "Phase 1..3") are ignored, with one warning.
+    """
+    deferred = [section for section in sections if section.deferred]
+    steps = [section for section in sections if not section.deferred]
+    within = sorted({section.within for section in steps if section.within is not None})
+    if not within:
+        return steps, deferred
+    ignored = [section for section in steps if section.within is None]
+    if ignored:
+        warnings.append(Diagnostic(
+            path, ignored[0].line,
+            f"the plan's phases are read from its implementation section ({_lines(within)}); "
+            f"phase headings outside it are ignored: "
+            f"{_lines([section.line for section in ignored])}",
+            "warning"))
+    return [section for section in steps if section.within is not None], deferred
+
+
 class _FieldReader:
     """Walks one section's blocks, filling a Phase; a small state machine.
 
     A field with no value on its line (``**Checkpoint:**``, ``Tasks:``) is *pending*: the
-    code block or list that follows is its value.
+    code block or list that follows is its value. Only a fenced shell block under Run or
+    Verify becomes a script; the other text of those fields and of Testing becomes the
+    phase's procedures, which the agent is shown and the engine never runs.
     """
 
     def __init__(self, phase: Phase, path: str, warnings: list[Diagnostic]):
@@ -104,36 +193,78 @@ class _FieldReader:
         self.path = path
         self.warnings = warnings
         self.pending: str | None = None
-        self.pending_line = 0
         self.value_list_depth: int | None = None
         self.description: list[str] = []
+        self.loose: list[str] = []  # lines of prose below a pending Verify/Run/Testing field
+        self.loose_next = 0  # the line that would continue that prose's paragraph
+        self.warned: set[str] = set()  # fields already warned about inline commands
+        self.continues = 0  # the line that would continue an inline Testing/Verify value
 
     def read(self, blocks: list[Block]) -> None:
         for block in blocks:
             handler = getattr(self, "_on_" + block.kind)
             handler(block)
+        self._pend(None)
+
+    def _pend(self, name: str | None) -> None:
+        """Make ``name`` the pending field; prose kept for the previous one is a procedure."""
+        self._flush_loose()
+        self.pending = name
+        self.continues = 0
+
+    def _flush_loose(self) -> None:
+        if self.loose:
+            self.phase.procedures.append(" ".join(self.loose))
+            self.loose = []
+
+    def _keep_loose(self, block: Block) -> None:
+        if block.line != self.loose_next:
+            self._flush_loose()
+        self.loose.append(block.text)
+        self.loose_next = block.line + 1
 
     def _on_list_open(self, block: Block) -> None:
         if self.pending in _LIST_FIELDS and self.value_list_depth is None:
+            self._flush_loose()
             self.value_list_depth = block.level
 
     def _on_list_close(self, block: Block) -> None:
         if self.value_list_depth is not None and block.level == self.value_list_depth:
             self.value_list_depth = None
-            self.pending = None
+            self._pend(None)
 
     def _on_heading(self, block: Block) -> None:
         found = fields.match_field(block.text.rstrip(":") + ":")
         self.value_list_depth = None
-        self.pending = found[0] if found and not found[1] else None
-        self.pending_line = block.line
+        self._pend(found[0] if found and not found[1] else None)
 
     def _on_code(self, block: Block) -> None:
-        if self.pending in _CODE_FIELDS:
-            target = self.phase.verify if self.pending == "verify" else self.phase.run
-            target.extend(fields.split_commands(block.text))
+        name = self.pending
+        if name in _CODE_FIELDS and block.fenced and fields.is_shell_info(block.info):
+            self.loose = []  # the prose before a script only introduces it
+            self._add_script(name, block)
+        elif name in _PROSE_FIELDS:
+            self._flush_loose()
+            if name in _CODE_FIELDS:
+                self._warn_not_run(name, block)
+            if block.text.strip():
+                self.phase.procedures.append(block.text.rstrip("\n"))
         if self.value_list_depth is None:
-            self.pending = None
+            self._pend(None)
+
+    def _add_script(self, name: str, block: Block) -> None:
+        commands = fields.split_commands(block.text)
+        if not commands:
+            return
+        target = self.phase.verify if name == "verify" else self.phase.run
+        target.extend(commands)
+        self.phase.scripts.append(Script(name, block.text, block.line + 1))
+
+    def _warn_not_run(self, name: str, block: Block) -> None:
+        what = f"```{block.info} block" if block.fenced else "indented code block"
+        self._warn(block.line, f"phase {self.phase.id}: the {what} under {_LABELS[name]} is "
+                               "not a shell block, so it is not run; the agent is shown it "
+                               "instead (a fenced ```bash block is run)")
 
     def _on_text(self, block: Block) -> None:
         inside_value_list = (
@@ -150,15 +281,20 @@ class _FieldReader:
             name, value = found
             self._set(name, value, block)
             return
-        if block.text and self.pending not in _CODE_FIELDS:
-            self.pending = None
+        if block.text:
+            if block.line == self.continues and not block.item_start:
+                self.phase.procedures[-1] += " " + block.text
+                self.continues += 1
+            elif self.pending in _PROSE_FIELDS:
+                self._keep_loose(block)
+            else:
+                self._pend(None)
         if block.text and block.level == 0:
             self.description.append(block.text)
 
     def _set(self, name: str, value: str, block: Block) -> None:
         phase = self.phase
-        self.pending = name if not value else None
-        self.pending_line = block.line
+        self._pend(name if not value else None)
         self.value_list_depth = None
         if name == "depends_on":
             phase.depends_stated = True
@@ -173,12 +309,8 @@ class _FieldReader:
             phase.files.extend(fields.parse_files(value, block.codes))
         elif name == "blast_radius":
             phase.blast_radius = (block.codes[0] if block.codes else value.strip("`")) or None
-        elif name in _CODE_FIELDS and value:
-            target = phase.verify if name == "verify" else phase.run
-            if block.codes:
-                target.extend(code.strip() for code in block.codes if code.strip())
-            elif not fields.is_none_value(value):
-                target.append(value)
+        elif name in _PROSE_FIELDS and value and self._add_procedure(name, value, block):
+            self.continues = block.line + 1
         elif name == "timeout" and value:
             phase.timeout_s = fields.parse_timeout(value)
             if phase.timeout_s is None:
@@ -202,6 +334,18 @@ class _FieldReader:
             self._warn(line, f"phase {self.phase.id}: unknown type {value!r}, "
                              "expected design or implementation; treated as implementation")
 
+    def _add_procedure(self, name: str, text: str, block: Block) -> bool:
+        """Text of a Verify, Run or Testing field that is not a fenced block: for the agent."""
+        if fields.is_none_value(text):
+            return False
+        self.phase.procedures.append(text)
+        if name in _CODE_FIELDS and block.codes and name not in self.warned:
+            self.warned.add(name)
+            self._warn(block.line, f"phase {self.phase.id}: inline code under {_LABELS[name]} "
+                                   "is not run; the agent is shown it instead (put a command "
+                                   "the engine should run in a fenced ```bash block)")
+        return True
+
     def _add_item(self, name: str | None, block: Block) -> None:
         phase = self.phase
         text = fields.strip_checkbox(block.text)
@@ -210,17 +354,20 @@ class _FieldReader:
         elif name == "depends_on":
             phase.depends_on.extend(i for i in fields.parse_id_list(text)
                                     if i not in phase.depends_on)
-        elif name in _CODE_FIELDS:
-            target = phase.verify if name == "verify" else phase.run
-            target.extend(block.codes or [text])
+        elif name in _PROSE_FIELDS and text:
+            self._add_procedure(name, text, block)
         elif name in ("acceptance", "tasks", "dependencies_to_add") and text:
             getattr(phase, name).append(text)
 
     def _extend_item(self, name: str | None, block: Block) -> None:
         if name in ("acceptance", "tasks"):
             items = getattr(self.phase, name)
-            if items:
-                items[-1] = f"{items[-1]} {block.text}"
+        elif name in _PROSE_FIELDS:
+            items = self.phase.procedures
+        else:
+            return
+        if items:
+            items[-1] = f"{items[-1]} {block.text}"
 
     def _warn(self, line: int, message: str) -> None:
         self.warnings.append(Diagnostic(self.path, line, message, "warning"))
@@ -280,6 +427,15 @@ def _apply_default_dependencies(plan_format: str, phases: list[Phase], path: str
                 "warning"))
 
 
+def _read_phase(section: _Section, path: str, warnings: list[Diagnostic]) -> Phase:
+    phase = Phase(id=section.id, title=section.title, line=section.line)
+    reader = _FieldReader(phase, path, warnings)
+    reader.read(section.blocks)
+    if phase.objective is None and reader.description:
+        phase.objective = " ".join(reader.description)[:2000]
+    return phase
+
+
 def parse_plan_text(text: str, path: str, plan_format: str | None = None):
     """Parse plan text into (Plan, warnings). ``plan_format`` overrides detection."""
     if plan_format is not None and plan_format not in FORMATS:
@@ -287,17 +443,12 @@ def parse_plan_text(text: str, path: str, plan_format: str | None = None):
                                  f"(expected one of {', '.join(FORMATS)})")
     blocks = blocks_from_markdown(text)
     title, sections, parallel_blocks = _split_sections(blocks)
-    chosen = plan_format or detect_format(sections, blocks)
     warnings: list[Diagnostic] = []
-    phases = []
-    for section in sections:
-        phase = Phase(id=section.id, title=section.title, line=section.line)
-        reader = _FieldReader(phase, path, warnings)
-        reader.read(section.blocks)
-        if phase.objective is None and reader.description:
-            phase.objective = " ".join(reader.description)[:2000]
-        phases.append(phase)
+    steps, later = _choose_sections(sections, path, warnings)
+    chosen = plan_format or detect_format(steps + later, blocks)
+    phases = [_read_phase(section, path, warnings) for section in steps]
+    deferred = [_read_phase(section, path, []) for section in later]  # never run: no warnings
     _apply_default_dependencies(chosen, phases, path, warnings)
     plan = Plan(path=path, format=chosen, title=title, phases=phases,
-                parallel_groups=_parallel_groups(parallel_blocks))
+                parallel_groups=_parallel_groups(parallel_blocks), deferred=deferred)
     return plan, warnings

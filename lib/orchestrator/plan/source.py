@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 from ..errors import PlanError
 
@@ -11,10 +12,41 @@ __all__ = ["read_plan_text", "decode_plan_bytes", "MAX_PLAN_BYTES"]
 MAX_PLAN_BYTES = 8 * 1024 * 1024  # far beyond any real plan; protects memory and time
 
 
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_NOCTTY", 0))
+_KINDS = (
+    (stat.S_ISDIR, "is a directory, not a plan file"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
+    (stat.S_ISSOCK, "is a socket, not a regular file"),
+    (stat.S_ISCHR, "is a character device, not a regular file"),
+    (stat.S_ISBLK, "is a block device, not a regular file"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode cannot be a plan, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((why for test, why in _KINDS if test(mode)), "is not a regular file")
+
+
 def read_plan_text(path: str) -> str:
-    """Return the text of the plan at ``path``; raise PlanError when it cannot be used."""
+    """Return the text of the plan at ``path``; raise PlanError when it cannot be used.
+
+    Only a regular file is read. It is checked before opening, so a device is never opened,
+    and again on the open descriptor; the open never blocks (O_NONBLOCK), so a FIFO with no
+    writer cannot hang the reader.
+    """
     try:
-        with open(path, "rb") as handle:
+        why = _not_regular(os.stat(path).st_mode)
+        if why:
+            raise PlanError(path, 0, why)
+        fd = os.open(path, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            why = _not_regular(info.st_mode)
+            if why:
+                raise PlanError(path, 0, why)
             data = handle.read(MAX_PLAN_BYTES + 1)
     except FileNotFoundError:
         raise PlanError(path, 0, "no such file") from None
@@ -25,7 +57,7 @@ def read_plan_text(path: str) -> str:
     except OSError as exc:
         raise PlanError(path, 0, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_PLAN_BYTES:
-        size_mb = os.path.getsize(path) / (1024 * 1024)
+        size_mb = max(info.st_size, len(data)) / (1024 * 1024)
         raise PlanError(
             path, 0, f"file is too large for a plan ({size_mb:.1f} MiB, limit 8 MiB)"
         )

@@ -21,8 +21,10 @@ def validate_plan(plan: Plan) -> list[Diagnostic]:
         found.append(Diagnostic(path, line, message, "warning"))
 
     if not plan.phases:
+        deferred = ", ".join(phase.id for phase in plan.deferred)
+        later = f"; deferred phases are not run: {deferred}" if deferred else ""
         error(1, "no phases found (expected headings such as '## Phase 1: Title' "
-                 "or '### BLOQUE 0: Title')")
+                 f"or '### BLOQUE 0: Title'){later}")
         return found
 
     first_line: dict[str, int] = {}
@@ -33,11 +35,15 @@ def validate_plan(plan: Plan) -> list[Diagnostic]:
         else:
             first_line[phase.id] = phase.line
 
+    deferred_line = {phase.id: phase.line for phase in reversed(plan.deferred)}
     for phase in plan.phases:
         line = phase.depends_line or phase.line
         for dep in phase.depends_on:
             if dep == phase.id:
                 error(line, f"phase {phase.id} depends on itself")
+            elif dep not in first_line and dep in deferred_line:
+                error(line, f"phase {phase.id} depends on phase {dep}, which is deferred "
+                            f"(line {deferred_line[dep]}) and never runs")
             elif dep not in first_line:
                 error(line, f"phase {phase.id} depends on unknown phase {dep}"
                             f"{_known_ids_hint(first_line)}")

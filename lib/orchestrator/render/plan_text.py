@@ -25,7 +25,15 @@ def validate_text(check: PlanCheck) -> str:
     )
     if check.warnings:
         summary += f", {len(check.warnings)} warning{'s' * (len(check.warnings) != 1)}"
-    return summary + "\n"
+    return summary + "\n" + _deferred_text(plan)
+
+
+def _deferred_text(plan) -> str:
+    """One line naming the deferred phases, which the plan lists but never runs."""
+    if not plan.deferred:
+        return ""
+    names = ", ".join(f"{phase.id} (line {phase.line})" for phase in plan.deferred)
+    return f"Deferred, not run: {names}\n"
 
 
 def waves_text(check: PlanCheck) -> str:

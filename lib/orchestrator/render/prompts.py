@@ -1,8 +1,9 @@
 """The prompt an agent gets for one attempt at one phase.
 
-It holds the task, exact absolute paths, the checks the engine will run, what failed before
-(in this run and in earlier runs), and the report block the agent ends with. Pure: it reads
-no files, so it names paths and leaves their contents to the agent.
+It holds the task, exact absolute paths, the plan's testing procedures (for the agent to
+follow), the checks the engine will run, what failed before (in this run and in earlier
+runs), and the report block the agent ends with. Pure: it reads no files, so it names paths
+and leaves their contents to the agent.
 
 Text from the plan and from stored reports is data. Each field is flattened to one line (or
 put in a fence longer than any backtick run inside it) and cut to a bound, so a plan cannot
@@ -32,6 +33,9 @@ MAX_FILES = 25
 MAX_CHECKS = 40
 MAX_REASONS = 8
 TAIL_LINES = 20
+MAX_PROCEDURES = 8  # Testing procedures shown; the rest are counted
+PROCEDURE_LINES = 30  # lines of one procedure shown
+PROCEDURE_BUDGET = 60  # lines of all procedures together
 
 REPORT_FORMAT = (
     "STATUS: done\n"
@@ -255,6 +259,42 @@ def _files_section(ctx: PromptContext) -> str:
     return "\n".join(lines)
 
 
+def _procedure_lines(text: str, room: int) -> list[str]:
+    """One procedure's lines, cleaned and cut: to PROCEDURE_LINES and to ``room``."""
+    lines = [fmt.truncate(fmt.clean(line).expandtabs(4).rstrip(), LINE_MAX)
+             for line in str(text)[:PROCEDURE_LINES * LINE_MAX * 2].splitlines()]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    limit = min(PROCEDURE_LINES, room)
+    if len(lines) > limit:
+        lines = lines[: max(limit - 1, 0)] + ["... (cut; the rest is in the plan)"]
+    return lines
+
+
+def _procedures_section(ctx: PromptContext) -> str:
+    """The plan's Testing procedures: steps for the agent, which the engine never runs."""
+    procedures = [text for text in ctx.phase.procedures if str(text).strip()]
+    if not procedures:
+        return ""
+    lines = ["## How to test this phase (do this yourself)",
+             "The plan gives these steps for testing this phase. Follow them yourself before "
+             "you report: the engine does not run them."]
+    room = PROCEDURE_BUDGET
+    for index, text in enumerate(procedures):
+        if index == MAX_PROCEDURES or room <= 0:
+            lines.append(f"- ... and {len(procedures) - index} more (see the plan)")
+            break
+        body = _procedure_lines(text, room)
+        room -= len(body)
+        if len(body) == 1:
+            lines.append(f"- {_flat(body[0])}")
+        elif body:
+            lines.append(_fenced(body))
+    return "\n".join(lines)
+
+
 def _checks_section(ctx: PromptContext) -> str:
     lines = ["## Checks",
              "When you finish, the engine checks the result itself: it looks at the files on "
@@ -279,13 +319,15 @@ def render_prompt(ctx: PromptContext) -> str:
     """The whole prompt for one attempt at ``ctx.phase``.
 
     Order: an earlier run's failure (when there is one), this run's failed attempts (on a
-    retry), the task, files and criteria, the checks, and the report block last.
+    retry), the task, files and criteria, the plan's testing procedures, the checks, and the
+    report block last.
     """
     parts = [
         previous_runs_section(ctx.previous_reports),
         retry_section(ctx),
         _task_section(ctx),
         _files_section(ctx),
+        _procedures_section(ctx),
         _checks_section(ctx),
         _report_section(),
     ]
