@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
+import string
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from orchestrator import redact as redact_module
 from orchestrator.redact import Redactor
 
@@ -101,18 +105,37 @@ def test_longest_value_wins_and_multiline_values_match_by_line():
     "commit 3f2a9c1d4e5b6a7c8d9e0f1a2b3c4d5e6f7a8b9c",
     "uuid 123e4567-e89b-12d3-a456-426614174000",
     "aGVsbG8gd29ybGQ= and dGVzdA==",
-    "task-ant-" + "x" * 40,
     "the skeleton asked: risk-management-and-compliance-review-done",
     "disk-" + "a" * 30,
-    "AKIA is a prefix; AKIAshort; " + "XAKIA" + "B" * 20,
+    "AKIA is a prefix; AKIAshort; AKIA" + "B" * 15,
     "Authorization: Bearer $TOKEN",
     "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A\n-----END PUBLIC KEY-----",
     "aws_secret_access_key = ${AWS_SECRET}",
     "ghp_short and gh_" + "a" * 40,
+    '"max_tokens": 4096, "input_tokens": 12345678, "token_type": "Bearer"',
+    '{"password": null, "secret": true, "api_key": "", "SessionToken": "undefined"}',
+    "TOKEN=$GITHUB_TOKEN PASSWORD=${DB_PASSWORD} api_key=<your-api-key> pw=short",
+    "token=[REDACTED:GITHUB_TOKEN] secret: '[REDACTED:secret]'",
+    "the tokenizer splits words; secrets stay secret; if token == other: pass",
     "",
 ])
 def test_no_false_positives(redactor, text):
     assert redactor.redact(text) == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a key shape is a key wherever it starts: safe beats pretty
+    ("task-ant-" + "x" * 40, "ta[REDACTED:anthropic-key]"),
+    ("XAKIA" + "B" * 20, "X[REDACTED:aws-access-key]BBBB"),
+    (f'{{"msg": "done\\n{ANTHROPIC}"}}', '{"msg": "done\\n[REDACTED:anthropic-key]"}'),
+    (f"https://x.test/?key%3D{OPENAI_PROJECT}&a=1", "https://x.test/?key%3D[REDACTED:openai-key]&a=1"),
+    (f"id:1{GITHUB_CLASSIC}", "id:1[REDACTED:github-token]"),
+    (f"user{AWS_ID}", "user[REDACTED:aws-access-key]"),
+    (f"\\t{GITHUB_FINE}\\\"", "\\t[REDACTED:github-token]\\\""),
+    (f"x{OPENAI_LEGACY}", "x[REDACTED:openai-key]"),
+])
+def test_key_shapes_after_letters_digits_and_escapes(redactor, text, expected):
+    assert redactor.redact(text) == expected
 
 
 def test_redact_data(redactor):
@@ -126,6 +149,19 @@ def test_redact_data(redactor):
         ],
         "nested": {"deep": [{"x": "[REDACTED:MY_SERVICE_PASSWORD]"}]},
     }
+
+
+def test_redact_data_replaces_the_values_of_secret_named_keys(redactor):
+    sts = json.loads(STS)
+    assert redactor.redact_data(sts)["Credentials"] == json.loads(redactor.redact(STS))[
+        "Credentials"]
+    data = {"db": {"password": "hunter2 hunter2", "Api-Key": ENV["GITHUB_TOKEN"],
+                   "private_key": PEM}, "token": None, "max_tokens": 4096,
+            "token_type": "Bearer", "secret": "${SECRET}", "tokens": ["a" * 20],
+            "SessionToken": "[REDACTED:secret]", "passwd": "12345678"}
+    assert redactor.redact_data(data) == dict(data, db={
+        "password": "[REDACTED:secret]", "Api-Key": "[REDACTED:GITHUB_TOKEN]",
+        "private_key": "[REDACTED:private-key]"})
 
 
 def test_module_level_redact_uses_os_environ(monkeypatch):
@@ -198,7 +234,8 @@ def test_stream_stops_waiting_for_an_end_past_its_limit(redactor, tail, expected
 
 
 @pytest.mark.parametrize("secret", [ANTHROPIC, GITHUB_FINE, AWS_ID, "correct-horse-battery",
-                                    f"aws_secret_access_key={AWS_SECRET}"])
+                                    f"aws_secret_access_key={AWS_SECRET}",
+                                    "db_passphrase=Q7x" + "q" * 20])
 def test_long_line_cut_never_splits_a_secret(redactor, secret):
     max_line = 1000
     expected = redactor.redact(secret)
@@ -264,3 +301,119 @@ def _timed(func, arg) -> float:
     start = time.perf_counter()
     func(arg)
     return time.perf_counter() - start
+
+
+# Secret-named fields: JSON, env files, YAML, CLI arguments.
+
+STS_SECRET = "Wj4lrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKE2"
+STS_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" + "x9Z+" * 40
+STS = json.dumps({"Credentials": {"AccessKeyId": AWS_TEMP_ID, "SecretAccessKey": STS_SECRET,
+                                  "SessionToken": STS_TOKEN,
+                                  "Expiration": "2026-11-21T20:40:00+00:00"},
+                  "AssumedRoleUser": {"Arn": "arn:aws:sts::123456789012:assumed-role/x/y"}},
+                 indent=4)
+
+
+def test_sts_credentials_json(redactor):
+    out = redactor.redact(STS)
+    assert STS_SECRET not in out and STS_TOKEN[:20] not in out and AWS_TEMP_ID not in out
+    data = json.loads(out)  # still JSON, the names and the other values kept
+    assert data["Credentials"] == {
+        "AccessKeyId": "[REDACTED:aws-access-key]", "SecretAccessKey": "[REDACTED:secret]",
+        "SessionToken": "[REDACTED:secret]", "Expiration": "2026-11-21T20:40:00+00:00"}
+    assert data["AssumedRoleUser"]["Arn"].endswith(":assumed-role/x/y")
+    escaped = json.dumps({"output": STS})  # the same, as a string inside JSON
+    out = redactor.redact(escaped)
+    assert STS_SECRET not in out and STS_TOKEN[:20] not in out
+    assert json.loads(json.loads(out)["output"])["Credentials"]["SessionToken"] \
+        == "[REDACTED:secret]"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("AWS_SESSION_TOKEN=IQoJb3JpZ2luX2Vj\n", "AWS_SESSION_TOKEN=[REDACTED:secret]\n"),
+    ("export DB_PASSWORD='pa ss w0rd!'", "export DB_PASSWORD='[REDACTED:secret]'"),
+    ('client_secret = "s3cr3t-value-123"', 'client_secret = "[REDACTED:secret]"'),
+    ("  password: hunter2hunter2 # yaml", "  password: [REDACTED:secret] # yaml"),
+    ("deploy --api-key=abcdefgh1234 --region x", "deploy --api-key=[REDACTED:secret] --region x"),
+    ("curl 'https://x.test/cb?access_token=ya29.a0AfH6SM&state=1'",
+     "curl 'https://x.test/cb?access_token=[REDACTED:secret]&state=1'"),
+    ("url?apiKey%3Dabcdefgh1234", "url?apiKey%3D[REDACTED:secret]"),
+    ("Passwd=Tr0ub4dor&3", "Passwd=[REDACTED:secret]&3"),
+    ("PRIVATE-KEY: 'MIIEvQIBADANBgkq'", "PRIVATE-KEY: '[REDACTED:secret]'"),
+    ("ssh_passphrase=abcdefgh1", "ssh_passphrase=[REDACTED:secret]"),
+    ("auth_token: Bearer abcdefgh1234", "auth_token: Bearer [REDACTED:secret]"),
+    ('{"token":"' + GITHUB_CLASSIC + '"}', '{"token":"[REDACTED:github-token]"}'),
+    ("MY_TOKEN=correct-horse-battery", "MY_TOKEN=[REDACTED:MY_SERVICE_PASSWORD]"),
+    ('"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIB\\n-----END PRIVATE KEY-----\\n"',
+     '"private_key": "[REDACTED:private-key]\\n"'),
+])
+def test_secret_named_fields(redactor, text, expected):
+    assert redactor.redact(text) == expected
+
+
+# Property: every key shape is gone whatever comes before and after it, whole or streamed.
+
+PRINTABLE = st.characters(min_codepoint=32, max_codepoint=126)
+AROUND = st.lists(st.one_of(PRINTABLE, st.sampled_from(["\\n", "\\t", '\\"', "%3D", "\n",
+                                                         "\t", "\\\\", "\\u0022"])),
+                  max_size=2).map("".join)
+ALNUM = string.ascii_letters + string.digits
+URLSAFE = ALNUM + "_-"
+UPPER = string.ascii_uppercase + string.digits
+
+
+def _body(alphabet: str, low: int, high: int):
+    return st.text(alphabet=alphabet, min_size=low, max_size=high)
+
+
+def _random(*parts):
+    """A key from fixed strings and strategies, in order."""
+    return st.tuples(*(st.just(p) if isinstance(p, str) else p for p in parts)).map("".join)
+
+
+# (key as written, the secret part that must not survive); random bodies where the shape
+# allows, modelled on real keys (a random base62 body always has an upper-case letter or digit)
+KEYS = st.one_of(
+    _random(st.sampled_from(["sk-ant-api03-", "sk-ant-oat01-", "sk-ant-admin01-"]),
+            _body(URLSAFE, 20, 100)).map(lambda k: (k, k)),
+    _random("sk-", _body(ALNUM, 20, 24), "T3BlbkFJ", _body(ALNUM, 20, 24)).map(lambda k: (k, k)),
+    _random(st.sampled_from(["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"]),
+            _body(URLSAFE, 8, 60), st.sampled_from(UPPER), _body(URLSAFE, 12, 60))
+    .map(lambda k: (k, k)),
+    _random(st.sampled_from(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]), _body(ALNUM, 36, 40))
+    .map(lambda k: (k, k)),
+    _random("github_pat_", _body(ALNUM + "_", 82, 82)).map(lambda k: (k, k)),
+    _random(st.sampled_from(["AKIA", "ASIA"]), _body(UPPER, 16, 16)).map(lambda k: (k, k)),
+    st.sampled_from([(PEM, PEM_BODY.split("\n")[0]),
+                     (PEM.replace("\n", "\\n"), PEM_BODY.split("\n")[0]),
+                     ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n",
+                      "b3BlbnNzaC1rZXktdjEAAAAA"),
+                     (f"aws_secret_access_key={AWS_SECRET}", AWS_SECRET),
+                     ("Authorization: Bearer eyJhbGciOi.J9eyJzdWIi.Ok_x-Y", "eyJhbGciOi"),
+                     ("x-api-key: abcdefgh12345", "abcdefgh12345")]),
+    _random(st.sampled_from(['"SecretAccessKey": "', '"SessionToken":"', "DB_PASSWORD=",
+                             "api_key: ", "--client-secret=", "X_API_KEY%3D", "{'token': '"]),
+            st.just("IQoJ"), _body(ALNUM + "/+=", 4, 40))
+    .map(lambda k: (k, k[k.index("IQoJ"):])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=KEYS, before=AROUND, after=AROUND)
+def test_a_key_shape_is_redacted_whatever_surrounds_it(key, before, after):
+    written, secret = key
+    out = Redactor({}).redact(before + written + after)
+    assert secret not in out and "[REDACTED:" in out
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=KEYS, before=AROUND, after=AROUND, data=st.data())
+def test_a_key_shape_is_redacted_in_a_stream_cut_anywhere(key, before, after, data):
+    written, secret = key
+    redactor = Redactor({})
+    text = "first line\n" + before + written + after + "\nlast line"
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    out = "".join(_stream(redactor, chunks))
+    assert out == redactor.redact(text)
+    assert secret not in out
