@@ -41,8 +41,8 @@ format_error_report() {
         printf '%s\n' "usage: format_error_report TEXT [STEP]" >&2
         return 2
     fi
-    if [[ -n ${2:-} ]]; then
-        orch_cli error report --step "$2" -- "$1" </dev/null
+    if [[ -n ${2:-} ]]; then  # --step=STEP: a step named like an option is still the step
+        orch_cli error report --step="$2" -- "$1" </dev/null
     else
         orch_cli error report -- "$1" </dev/null
     fi
@@ -65,8 +65,10 @@ orch_env_seconds() {
 
 # retry_with_backoff MAX_ATTEMPTS COMMAND [ARGS...]
 # Runs COMMAND with its ARGS (as they are: nothing is evaluated) up to MAX_ATTEMPTS times in
-# all. Its stdout and stderr still reach the caller; stderr is also captured, and a failure is
-# classified from it and the exit code. A permanent failure returns at once with the
+# all. Its stdout and stderr still reach the caller; the last 64 KiB of stderr are also kept,
+# redacted and in memory only (no temporary file, so nothing is left behind however the
+# command or the caller ends), and a failure is classified from them (passed on stdin, never
+# in argv) and the exit code. A permanent failure returns at once with the
 # suggestion on stderr; a transient or unknown one waits, with full-jitter exponential backoff
 # (a random wait up to ORCH_BACKOFF_BASE_S * 2^(retry-1) seconds, default base 1, at most
 # ORCH_BACKOFF_CAP_S, default 30; at least the error's retry-after, itself capped by
@@ -78,23 +80,22 @@ retry_with_backoff() {
     fi
     local max_attempts=$1
     shift
-    local base cap err_file attempt=1 rc text verdict kind after message suggestion delay
+    local base cap attempt=1 rc text verdict kind after message suggestion delay
     base=$(orch_env_seconds ORCH_BACKOFF_BASE_S 1)
     cap=$(orch_env_seconds ORCH_BACKOFF_CAP_S 30)
-    err_file=$(mktemp "${TMPDIR:-/tmp}/orchestrate-retry.XXXXXX") || return 1
     while :; do
         rc=0
-        # stdout goes straight through fd 3; stderr is teed to the file and to stderr. The
-        # `|| :` keeps a caller's `set -e` from ending the shell before rc is read.
-        { "$@" 2>&1 1>&3 3>&- | tee "$err_file" >&2; rc=${PIPESTATUS[0]}; } 3>&1 || :
+        # stdout goes straight through fd 3; stderr is teed to stderr and, its tail without
+        # NULs and redacted, into $text. The `|| rc=$?` keeps a caller's `set -e` from ending
+        # the shell before rc is read.
+        { text=$( { "$@" 2>&1 1>&3 3>&- |
+                    tee >(tail -c 65536 | tr -d '\000' | orch_cli error redact) >&2 3>&-
+                    exit "${PIPESTATUS[0]}"; } ) || rc=$?; } 3>&1
         if ((rc == 0)); then
-            rm -f "$err_file"
             return 0
         fi
-        # The tail holds the error, and keeps the argument within the kernel's 128 KiB limit.
-        text=$(tail -c 65536 "$err_file" | tr -d '\000')
-        verdict=$(orch_cli error classify --exit-code "$rc" --field kind \
-            --field retry_after_s --field message --field suggestion -- "$text" </dev/null)
+        verdict=$(printf '%s' "$text" | orch_cli error classify --exit-code "$rc" \
+            --field kind --field retry_after_s --field message --field suggestion)
         kind='' after='' message='' suggestion=''
         { IFS= read -r kind; IFS= read -r after; IFS= read -r message
           IFS= read -r suggestion; } <<<"$verdict" || :
@@ -102,13 +103,11 @@ retry_with_backoff() {
             printf 'retry_with_backoff: %s failed (exit %d): %s; not retrying\n' \
                 "$1" "$rc" "$message" >&2
             printf 'suggestion: %s\n' "$suggestion" >&2
-            rm -f "$err_file"
             return "$rc"
         fi
         if ((attempt >= max_attempts)); then
             printf 'retry_with_backoff: %s failed %d times (exit %d); giving up\n' \
                 "$1" "$attempt" "$rc" >&2
-            rm -f "$err_file"
             return "$rc"
         fi
         delay=$(awk -v base="$base" -v cap="$cap" -v n="$((attempt - 1))" -v r="$RANDOM" \

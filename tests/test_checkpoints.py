@@ -291,3 +291,29 @@ def test_deeply_nested_values_are_refused(cli, tmp_path, monkeypatch):
     result = cli("checkpoint", "save", "deep", "a=" + "[" * 900 + "]" * 900)
     assert result.code == 2
     assert "nest at most 32 levels" in result.err
+
+
+@pytest.mark.parametrize("content", [
+    b'{"schema": "orchestrate/checkpoint@1", "data": {"a": ' + b"[" * 100_000 + b"]" * 100_000
+    + b"}}",
+    b"[" * 100_000,
+])
+def test_a_checkpoint_file_nested_too_deeply_is_corrupt_not_a_crash(cli, content, folder):
+    folder.mkdir()
+    path = folder / "wf.json"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointCorrupt, match=re.escape(f"{path}: nests more than 64 levels")):
+        load_checkpoint("wf")
+    result = cli("checkpoint", "load", "wf")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "nests more than 64 levels deep" in result.err
+    listed = cli("checkpoint", "list")
+    assert listed.code == 0 and f"skipped {path}: nests more than 64 levels" in listed.err
+    assert path.read_bytes() == content
+
+
+def test_deeply_nested_arguments_are_refused_not_a_crash(cli):
+    deep = "[" * 60_000 + "]" * 60_000
+    for args in (["a=" + deep], ["--json", '{"a": ' + deep + "}"]):
+        result = cli("checkpoint", "save", "deep", *args)
+        assert result.code == 2 and "nest at most 32 levels" in result.err

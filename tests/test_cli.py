@@ -103,6 +103,24 @@ def test_graph_labels_are_escaped(cli, write_plan):
     assert "(v2)" in label
 
 
+@pytest.mark.parametrize("amount", ["inf", "nan", "NaN", "1e309", "Infinity"])
+def test_max_cost_must_be_finite(cli, tmp_path, monkeypatch, amount):
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", "plan.md", "--max-cost", amount)
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == ("orchestrate run: error: argument --max-cost: "
+                                           f"expected a finite amount in USD, got {amount!r}")
+    assert not (tmp_path / ".claude").exists()
+
+
+@pytest.mark.parametrize("amount, message", [("-1", "must be 0 or more"),
+                                             ("ten", "expected an amount in USD, got 'ten'")])
+def test_max_cost_must_be_an_amount(cli, amount, message):
+    result = cli("run", "plan.md", "--max-cost", amount)
+    assert result.code == 2
+    assert result.err.splitlines()[-1].endswith(f"argument --max-cost: {message}")
+
+
 def _run(*args, **kwargs):
     env = dict(os.environ, PYTHONPATH=str(REPO / "lib"))
     return subprocess.run([sys.executable, "-m", "orchestrator", *args], capture_output=True,

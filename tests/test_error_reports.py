@@ -182,3 +182,20 @@ def test_exported_from_the_store_package():
     assert store.find_error_reports is find_error_reports
     assert store.error_report_summary is error_report_summary
     assert store.ERROR_REPORT_SCHEMA == ERROR_REPORT_SCHEMA
+
+
+def test_a_report_nested_too_deeply_is_skipped_with_a_warning(folder, plan, capsys):
+    good = write_error_report(folder, report(plan), REDACTOR, now=MONDAY)
+    deep = folder / "20260210-000000-phase-8.2-step-2.json"
+    deep.write_text('{"schema": "orchestrate/error-report@1", "classification": '
+                    + "[" * 100_000 + "]" * 100_000 + "}")
+    broken = folder / "20260210-000001-phase-8.2-step-2.json"
+    broken.write_text("{not json")
+    warnings: list[str] = []
+    assert find_error_reports(folder, plan, "2", warnings) == [json.loads(good.read_text())]
+    assert sorted(warnings) == [f"skipped error report {deep}: JSON nested more than 64 "
+                                "levels deep", f"skipped error report {broken}: not valid JSON"]
+    capsys.readouterr()
+    assert find_error_reports(folder, plan, "2") == [json.loads(good.read_text())]
+    err = capsys.readouterr().err
+    assert f"orchestrate: warning: skipped error report {deep}: JSON nested" in err

@@ -396,3 +396,35 @@ def test_runs_text_and_dict():
 ])
 def test_durations(seconds, text):
     assert fmt.duration(seconds) == text
+
+
+IMPOSSIBLE = [1e308, float("inf"), float("-inf"), float("nan"), -1.0, 1e12 * 365 * 86400]
+
+
+@pytest.mark.parametrize("at", IMPOSSIBLE)
+def test_impossible_times_print_as_a_question_mark(at):
+    state = replay([started(), begin("1", 1), end("1", 2, "failed", 1.0, error="boom")])
+    state.created_at = state.updated_at = at
+    state.cost_usd = float("nan")
+    step = state.steps["1"]
+    step.started_at, step.finished_at, step.duration_s = at, T + 2, None
+    info = RunInfo.from_state(state)
+    row = runs_text([info]).splitlines()[1].split()
+    assert row[:3] == ["feature", "running", "0/5"] and row[-1] == "?"
+    header, _, _, first, *_ = status_text(state, now=T + 3).splitlines()
+    assert "started: ?  updated: ?  cost: ?" in header
+    assert first.split()[:4] == ["1", "failed", "1", "?"]
+    for data in (status_dict(state), runs_dict([info])["runs"][0]):
+        assert data["created_at"] is None and data["updated_at"] is None
+        assert data["cost_usd"] is None
+        json.dumps(data, allow_nan=False)  # standard JSON: no NaN, no Infinity
+    assert status_dict(state)["steps"][0]["started_at"] is None
+    assert (fmt.local_time(at), fmt.clock(at), fmt.iso_utc(at)) == ("?", "?", None)
+    assert fmt.same_local_day(at, T) is False
+
+
+@pytest.mark.parametrize("value, text", [(float("nan"), "?"), (float("inf"), "?"),
+                                         (float("-inf"), "?"), (-5, "0.0 s")])
+def test_impossible_durations_and_amounts(value, text):
+    assert fmt.duration(value) == text
+    assert fmt.money(value) == ("?" if text == "?" else "$-5.00")

@@ -21,8 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import OrchestrateError
+from .jsonio import JSONTooDeep, loads_bounded
 from .redact import Redactor
-from .store import paths
+from .store import paths, safefs
 from .store.snapshot import write_atomic
 
 __all__ = ["SCHEMA", "CheckpointError", "CheckpointNotFound", "CheckpointCorrupt",
@@ -109,7 +110,10 @@ def _read(path: Path) -> dict | None:
     if len(raw) > MAX_BYTES:
         raise CheckpointCorrupt(path, f"is larger than {MAX_BYTES >> 20} MiB")
     try:
-        record = json.loads(raw)
+        record = loads_bounded(raw, str(path))
+    except JSONTooDeep as error:
+        raise CheckpointCorrupt(path, f"nests more than {error.max_depth} levels deep") \
+            from None
     except ValueError:
         raise CheckpointCorrupt(path, "is not valid JSON") from None
     if not isinstance(record, dict):
@@ -135,9 +139,11 @@ def _known(folder: Path) -> list[str]:
 
 @contextlib.contextmanager
 def _locked(folder: Path):
-    """Hold the folder's lock, so that concurrent merges do not lose each other's keys."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    """Hold the folder's lock, so that concurrent merges do not lose each other's keys.
+    Neither the folder nor the lock file is reached through a symbolic link (UnsafePath).
+    """
+    safefs.ensure_dir(folder)
+    fd = safefs.open_file(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -232,6 +238,7 @@ def delete_checkpoint(name: str, *, cwd: Path | None = None) -> Path:
     if not folder.is_dir():
         raise CheckpointNotFound(slug, folder, [], name)
     with _locked(folder):
+        safefs.probe(path, "delete")  # a planted link is refused, not removed
         try:
             path.unlink()
         except FileNotFoundError:

@@ -154,12 +154,15 @@ _COMMANDS = {
 
 def _amount(text: str) -> float:
     import argparse
+    import math
 
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
-    if value < 0 or value != value:
+    if not math.isfinite(value):  # inf, nan, 1e309: JSON (the journal) has no such number
+        raise argparse.ArgumentTypeError(f"expected a finite amount in USD, got {text!r}")
+    if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 

@@ -83,27 +83,34 @@ def _dumps(value, indent: int | None = None) -> str:
     return json.dumps(value, indent=indent, ensure_ascii=False)
 
 
-def _value(text: str):
-    """JSON when ``text`` is JSON (NaN and Infinity are not), else the plain string."""
-    import json
+def _value(text: str, max_depth: int):
+    """JSON when ``text`` is JSON (NaN and Infinity are not), else the plain string;
+    JSONTooDeep when it nests past ``max_depth``."""
+    from .jsonio import JSONTooDeep, loads_bounded
 
     def no_constants(name: str):
         raise ValueError(name)
 
     try:
-        return json.loads(text, parse_constant=no_constants)
+        return loads_bounded(text, "value", max_depth, parse_constant=no_constants)
+    except JSONTooDeep:
+        raise
     except ValueError:
         return text
 
 
 def _updates(args) -> dict | str:
     """The keys to save, or what is wrong with the arguments."""
-    import json
+    from .checkpoints import MAX_DEPTH
+    from .jsonio import JSONTooDeep, loads_bounded
 
+    too_deep = f"checkpoint values may nest at most {MAX_DEPTH} levels deep"
     updates: dict = {}
     if args.json_object is not None:
         try:
-            parsed = json.loads(args.json_object)
+            parsed = loads_bounded(args.json_object, "--json", MAX_DEPTH + 1)
+        except JSONTooDeep:
+            return too_deep
         except ValueError as error:
             return f"--json is not valid JSON: {error}"
         if not isinstance(parsed, dict):
@@ -113,7 +120,10 @@ def _updates(args) -> dict | str:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             return f"expected KEY=VALUE, got {pair!r}"
-        updates[key] = _value(text)
+        try:
+            updates[key] = _value(text, MAX_DEPTH)
+        except JSONTooDeep:
+            return too_deep
     return updates
 
 

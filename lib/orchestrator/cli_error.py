@@ -1,4 +1,4 @@
-"""CLI of `error classify|report`: read an error, classify it, print the verdict.
+"""CLI of `error classify|report|redact`: read an error, classify it, print the verdict.
 
 Imports happen inside the handlers so that `orchestrate --version` stays fast.
 """
@@ -61,6 +61,14 @@ def add_error_parser(commands, common) -> None:
     report.add_argument("--json", action="store_true",
                         help=f"print one JSON object ({ERROR_SUMMARY_SCHEMA})")
     report.set_defaults(handler=_cmd_report)
+
+    redact = actions.add_parser(
+        "redact", parents=[common], help="copy stdin to stdout with secrets redacted",
+        description="Copy stdin to stdout, line by line as it arrives, with secrets replaced "
+                    "by [REDACTED:...] markers: the values of secret-named environment "
+                    "variables, strings shaped like known keys, and the values of "
+                    "secret-named fields. Bytes that are not UTF-8 pass unchanged. Exit 0.")
+    redact.set_defaults(handler=_cmd_redact)
 
 
 def _whole_number(text: str) -> int:
@@ -129,4 +137,28 @@ def _cmd_report(args) -> int:
                      "attempt": args.attempt, "report": report})
     else:
         sys.stdout.write(report)
+    return 0
+
+
+def _cmd_redact(args) -> int:
+    """Stdin to stdout through a StreamRedactor; odd bytes go through as they came."""
+    import codecs
+
+    from .redact import default_redactor
+
+    source = getattr(sys.stdin, "buffer", None)
+    if source is None:
+        return 0
+    read = getattr(source, "read1", source.read)  # read1: what has arrived, without waiting
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    out = sys.stdout.buffer
+
+    def write(text: str) -> None:
+        out.write(text.encode("utf-8", "surrogateescape"))
+        out.flush()
+
+    with default_redactor().stream(write) as stream:
+        while chunk := read(1 << 16):
+            stream.feed(decoder.decode(chunk))
+        stream.feed(decoder.decode(b"", final=True))
     return 0

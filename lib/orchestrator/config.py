@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from .errors import OrchestrateError
+from .jsonio import JSONTooDeep, loads_bounded
 
 __all__ = ["Config", "ConfigError", "load_config", "config_path"]
 
@@ -62,7 +64,9 @@ def load_config(project_root: Path) -> Config:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
             from None
     try:
-        data = json.loads(text)
+        data = loads_bounded(text, str(path))
+    except JSONTooDeep as exc:
+        raise ConfigError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
@@ -75,7 +79,36 @@ def load_config(project_root: Path) -> Config:
         kind = _KINDS[key]
         if not _fits(kind, value):
             raise ConfigError(f"{path}: setting {key!r} must be {_KIND_WORDS[kind]}")
+    template = data.get("blast_radius_command")
+    if template is not None and _quoted_placeholder(template):
+        raise ConfigError(
+            f"{path}: setting 'blast_radius_command' puts {PATTERN} inside quotes or after a "
+            f"backslash ({template!r}); write it bare, e.g. \"pytest {PATTERN}\": the scope "
+            f"is shell-quoted when it is filled in, and quoting it again would run plan text "
+            f"as shell code")
     return Config(**data)
+
+
+PATTERN = "{pattern}"
+
+
+def _quoted_placeholder(template: str) -> bool:
+    """Whether a ``{pattern}`` in the shell command ``template`` sits inside single or double
+    quotes, or right after a backslash, where the quoting of the filled-in value breaks."""
+    quote, index = "", 0
+    while index < len(template):
+        if template.startswith(PATTERN, index) and quote:
+            return True
+        char = template[index]
+        if char == "\\" and quote != "'":
+            if template.startswith(PATTERN, index + 1):
+                return True
+            index += 2
+            continue
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote else char
+        index += 1
+    return False
 
 
 _KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "count",
@@ -83,7 +116,8 @@ _KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "co
           "agent_cmd": "text", "claude_command": "text", "model": "text", "models": "mapping",
           "permission_mode": "text", "allowed_tools": "list", "backoff_base_s": "amount",
           "backoff_cap_s": "amount", "backoff_budget_s": "amount"}
-_KIND_WORDS = {"count": "a positive integer", "text": "a string", "amount": "a number >= 0",
+_KIND_WORDS = {"count": "a positive integer", "text": "a string",
+               "amount": "a finite number >= 0",
                "mapping": "an object of strings", "list": "a list of strings"}
 
 
@@ -95,7 +129,7 @@ def _fits(kind: str, value) -> bool:
     if kind == "count":
         return isinstance(value, int) and value >= 1
     if kind == "amount":
-        return isinstance(value, int | float) and value >= 0
+        return isinstance(value, int | float) and math.isfinite(value) and value >= 0
     if kind == "text":
         return isinstance(value, str)
     if kind == "mapping":

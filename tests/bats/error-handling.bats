@@ -88,6 +88,16 @@ flaky() {
     [[ $output != *"step:"* ]]
 }
 
+@test "format_error_report takes a step named like an option as the step" {
+    local step
+    for step in --json --help -h --step; do
+        run -0 --separate-stderr format_error_report "boom" "$step"
+        [ "${lines[0]}" = "error: an error orchestrate does not recognise" ]
+        [[ $output == *"step:        $step"* ]]
+        [[ $output == *"boom"* ]]
+    done
+}
+
 @test "usage errors" {
     run -2 --separate-stderr classify_error
     [[ $stderr == usage:* ]]
@@ -198,4 +208,52 @@ flaky() {
     run -0 bash -c 'before=$(set +o); source "$1"; after=$(set +o); [ "$before" = "$after" ] &&
         declare -F classify_error suggest_recovery format_error_report retry_with_backoff' \
         _ "$REPO_ROOT/lib/error-handling.sh"
+}
+
+# A fake key, assembled at run time so that no key-shaped literal sits in the source.
+fake_key() {
+    printf 'sk-ant-api03-%s' "$(printf 'Zq7%.0s' {1..30})"
+}
+
+@test "orchestrate error redact copies stdin with secrets redacted" {
+    local key
+    key=$(fake_key)
+    run -0 --separate-stderr orch_cli error redact < <(printf 'a\\n%s b\nSECRET_X=abcdefgh123\n' "$key")
+    [ "$output" = 'a\n[REDACTED:anthropic-key] b
+SECRET_X=[REDACTED:secret]' ]
+}
+
+@test "retry_with_backoff keeps no file and no raw secret, however the command ends" {
+    # the CLI as retry_with_backoff sees it, logging its arguments and the classified text
+    CLI_LOG="$SCRATCH/cli-calls"
+    cat >"$SCRATCH/orch" <<'EOF'
+#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$CLI_LOG"
+if [[ $1 == error && $2 == classify ]]; then
+    tee -a "$CLI_LOG" | orchestrate "$@"
+else
+    exec orchestrate "$@"
+fi
+EOF
+    chmod +x "$SCRATCH/orch"
+    KEY=$(fake_key)
+    export CLI_LOG KEY ORCHESTRATE_BIN="$SCRATCH/orch" ORCH_BACKOFF_BASE_S=0.01
+    export TMPDIR="$SCRATCH/tmp"
+    mkdir "$TMPDIR"
+    killed() { printf 'ECONNRESET with key=%s\n' "$KEY" >&2; kill -KILL "$BASHPID"; }
+    run -137 --separate-stderr retry_with_backoff 2 killed
+    [[ $stderr == *"killed failed 2 times (exit 137); giving up"* ]]
+    [ -z "$(ls -A "$TMPDIR")" ]
+    run -1 grep -rqF "$KEY" "$TMPDIR" "$CLI_LOG"
+    grep -qF "ECONNRESET with key=[REDACTED:anthropic-key]" "$CLI_LOG"
+    # ended by a signal while the command runs: nothing is left behind either
+    slow() { printf 'token %s\n' "$KEY" >&2; sleep 30; }
+    export -f slow
+    setsid bash -c 'source "$1"; retry_with_backoff 3 slow' _ "$REPO_ROOT/lib/error-handling.sh" \
+        2>/dev/null &
+    local group=$!
+    sleep 0.5
+    kill -TERM -- "-$group"
+    wait "$group" || :
+    [ -z "$(ls -A "$TMPDIR")" ]
 }

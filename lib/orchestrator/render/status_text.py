@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import math
 
 from ..engine.state import RunState
 from . import fmt
@@ -24,13 +24,10 @@ def status_text(state: RunState, now: float | None = None) -> str:
     header = (f"{state.name}  status: {state.status}  plan: {state.plan_path}  "
               f"started: {fmt.local_time(state.created_at)}  "
               f"updated: {fmt.local_time(state.updated_at)}  cost: {fmt.money(state.cost_usd)}")
-    day = time.localtime(state.created_at)[:3]
     rows = []
     for step in state.steps.values():
-        started = "-"
-        if step.started_at is not None:
-            same_day = time.localtime(step.started_at)[:3] == day
-            started = fmt.local_time(step.started_at, with_date=not same_day)
+        same_day = fmt.same_local_day(step.started_at, state.created_at)
+        started = fmt.local_time(step.started_at, with_date=not same_day)
         if step.status == "running" and step.started_at is not None:
             took = fmt.duration(now - step.started_at) if now is not None else "-"
         else:
@@ -60,7 +57,7 @@ def status_dict(state: RunState) -> dict:
         "created_at": fmt.iso_utc(state.created_at),
         "updated_at": fmt.iso_utc(state.updated_at),
         "finished_at": fmt.iso_utc(state.finished_at),
-        "cost_usd": round(state.cost_usd, 6),
+        "cost_usd": _rounded(state.cost_usd, 6),
         "counts": state.counts(),
         "steps": [{
             "id": step.id,
@@ -72,7 +69,7 @@ def status_dict(state: RunState) -> dict:
             "duration_s": (None if step.finished_at is None
                            else _rounded(step_duration(step))),
             "error": step.error,
-            "cost_usd": round(step.cost_usd, 6),
+            "cost_usd": _rounded(step.cost_usd, 6),
             "kind": step.kind,
         } for step in state.steps.values()],
     }
@@ -90,10 +87,13 @@ def runs_dict(runs: list) -> dict:
             "steps_total": info.steps_total,
             "created_at": fmt.iso_utc(info.created_at),
             "updated_at": fmt.iso_utc(info.updated_at),
-            "cost_usd": round(info.cost_usd, 6),
+            "cost_usd": _rounded(info.cost_usd, 6),
         } for info in runs],
     }
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    """``value`` rounded; None for none, NaN or infinity (JSON has no such number)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, digits)

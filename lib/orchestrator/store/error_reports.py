@@ -9,10 +9,14 @@ latest one at the top of the agent's prompt, so the agent knows what failed befo
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..jsonio import JSONTooDeep, loads_bounded
 from ..render.fmt import iso_utc
+from . import safefs
 from .filestore import safe_step_id
 from .paths import run_name
 from .snapshot import write_atomic
@@ -71,24 +75,32 @@ def write_error_report(errors_dir: Path, report: dict, redactor,
     """
     moment = now or datetime.now(timezone.utc)
     data = redactor.redact_data(_normalized(report, moment))
-    folder = Path(errors_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = safefs.ensure_dir(errors_dir)  # no symbolic link on the way (UnsafePath)
     base = error_report_name(moment, data["plan"], data["step"])[: -len(".json")]
-    path, counter = folder / f"{base}.json", 1
-    while path.exists():
+    path, counter, latest = folder / f"{base}.json", 1, None
+    while (taken := safefs.probe(path, "write")) is not None:
+        latest = max(latest or 0, taken.st_mtime_ns)
         counter += 1
         path = folder / f"{base}-{counter}.json"
     body = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     write_atomic(path, body.encode("utf-8"))
+    if latest is not None and os.stat(path, follow_symlinks=False).st_mtime_ns <= latest:
+        # Readers order same-second reports by mtime: keep it after the earlier ones even
+        # where the clock is coarser than the time between two writes.
+        os.utime(path, ns=(latest + 1, latest + 1), follow_symlinks=False)
     return path
 
 
-def _read_report(path: Path) -> dict | None:
+def _read_report(path: Path, warnings: list[str] | None) -> dict | None:
     try:
         if path.stat().st_size > MAX_REPORT_BYTES:
             return None
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = loads_bounded(path.read_bytes(), str(path))
+    except OSError:
+        return None
+    except ValueError as error:  # not JSON, or nested too deeply (JSONTooDeep)
+        problem = str(error) if isinstance(error, JSONTooDeep) else f"{path}: not valid JSON"
+        _warn(f"skipped error report {problem}", warnings)
         return None
     if not isinstance(data, dict) or data.get("schema") != ERROR_REPORT_SCHEMA:
         return None
@@ -97,11 +109,21 @@ def _read_report(path: Path) -> dict | None:
     return data
 
 
-def find_error_reports(errors_dir: Path, plan_path: str, step_id: str) -> list[dict]:
+def _warn(line: str, warnings: list[str] | None) -> None:
+    if warnings is None:
+        print(f"orchestrate: warning: {line}", file=sys.stderr)
+    else:
+        warnings.append(line)
+
+
+def find_error_reports(errors_dir: Path, plan_path: str, step_id: str,
+                       warnings: list[str] | None = None) -> list[dict]:
     """The reports for ``step_id`` of this plan, oldest first.
 
     A report belongs to the plan when its path is the same, or when the plan file moved and
-    its slug (file stem as a run name) is. Files that cannot be read as reports are skipped.
+    its slug (file stem as a run name) is. Files that cannot be read as reports are skipped;
+    for one that is damaged (not JSON, nested too deeply) a line goes to ``warnings``, or to
+    stderr without a list.
     """
     folder = Path(errors_dir)
     slug = _plan_slug(plan_path)
@@ -111,7 +133,7 @@ def find_error_reports(errors_dir: Path, plan_path: str, step_id: str) -> list[d
         return []
     found = []
     for path in candidates:
-        data = _read_report(path)
+        data = _read_report(path, warnings)
         if data is None or data["step"] != str(step_id):
             continue
         if data["plan"] != str(plan_path) and _plan_slug(data["plan"]) != slug:
