@@ -277,3 +277,11 @@ def test_the_bundle_holds_the_implementer_and_the_designer():
     designer = load_agent(BUNDLE_DIR / "designer.md")
     assert "design phase" in designer.description
     assert "write no behaviour" in designer.prompt
+
+
+def test_an_agent_reply_nested_a_hundred_thousand_deep_is_a_failed_reply_not_a_crash():
+    from orchestrator.agents.backend import ClaudeBackend
+
+    hostile = "{" + '"a":{' * 100_000 + "}" * 100_001
+    reply = ClaudeBackend("claude").read(hostile + "\n", 0)
+    assert not reply.ok

@@ -55,7 +55,7 @@ def _result_object(output: str) -> dict | None:
             continue
         try:
             data = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(data, dict) and (data.get("type") == "result" or "is_error" in data):
             return data

@@ -7,12 +7,14 @@ stays readable however the run ends.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ..engine.state import FAILED_STATUSES, RunState
+from ..store import safefs
 from . import fmt
 from .run_facts import (
     attempt_number,
@@ -27,26 +29,36 @@ from .run_facts import (
 )
 
 __all__ = ["DebugLog", "closing_summary", "debug_log_header", "debug_log_path",
-           "timeline_entry"]
+           "read_template", "timeline_entry"]
 
 TEMPLATE_NAME = "TEMPLATE-debug-log.md"
 _TIMELINE = re.compile(r"^##[ \t]+Timeline[ \t#]*$", re.MULTILINE | re.IGNORECASE)
 _SECTION = re.compile(r"^#{1,2}[ \t]", re.MULTILINE)
 _OUTPUT_LINES = 20
+MAX_TEMPLATE = 1 << 20
 
 
 def debug_log_path(project_root: Path, run_dir: Path, name: str) -> tuple[Path, Path | None]:
     """Where a run's debug log goes, and the template to start it from (if any).
 
     ``docs/implementation/<name>-debug-log.md`` when the project has that folder, else
-    ``debug-log.md`` in the run's own directory.
+    ``debug-log.md`` in the run's own directory. Read the template with ``read_template``.
     """
     folder = project_root / "docs" / "implementation"
     if not folder.is_dir():
         return run_dir / "debug-log.md", None
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "run"
     template = folder / TEMPLATE_NAME
-    return folder / f"{safe}-debug-log.md", template if template.is_file() else None
+    # A link is returned too (even a dangling one), for the reader to refuse it.
+    found = template.is_file() or template.is_symlink()
+    return folder / f"{safe}-debug-log.md", template if found else None
+
+
+def read_template(path: Path) -> str:
+    """A debug-log template's text, read without following a symbolic link: one planted
+    in a cloned repository would copy any file of the user's into the work tree
+    (UnsafePath instead)."""
+    return safefs.read_regular(path, limit=MAX_TEMPLATE).decode("utf-8", errors="replace")
 
 
 def debug_log_header(name: str, plan_path: str, agent: str, started_at: float,
@@ -122,6 +134,7 @@ def _resume_lists(event: dict) -> list[tuple[str, list[str]]]:
     pairs = [("Skipped (done before)", event.get("skipped", [])),
              ("Retried", event.get("retried", [])),
              ("Changed since the last run", event.get("changed", [])),
+             ("Depend on a changed phase", event.get("stale", [])),
              ("Pending", event.get("pending", [])),
              ("Added", added),
              ("Removed", event.get("removed", []))]
@@ -212,25 +225,37 @@ class DebugLog:
     """Appends a run's debug log to ``path``; every text passes through ``redact`` first.
 
     Never truncates: starting on a file that already holds a log adds a ``---`` separator
-    and a new header after it.
+    and a new header after it. The file is opened once (until ``finish`` or ``close``),
+    never through a symbolic link: a planted one is refused (UnsafePath).
     """
 
     def __init__(self, path: Path, redact: Callable[[str], str] | None = None):
         self.path = Path(path)
         self.redact = redact or (lambda text: text)
+        self._fd: int | None = None
 
     def start(self, header: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            if out.tell() > 0:
-                out.write("\n\n---\n\n")
-            out.write(self.redact(header))
-            out.flush()
+        fd = self._open(create_dirs=True)
+        text = self.redact(header)
+        safefs.write_all(fd, (("\n\n---\n\n" if os.fstat(fd).st_size else "") + text)
+                         .encode("utf-8"))
 
     def append(self, text: str) -> None:
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(self.redact(text))
-            out.flush()
+        safefs.write_all(self._open(), self.redact(text).encode("utf-8"))
 
     def finish(self, summary: str) -> None:
         self.append(summary)
+        self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _open(self, create_dirs: bool = False) -> int:
+        if self._fd is None:
+            self._fd = safefs.open_for_append(self.path, create_dirs=create_dirs)
+        return self._fd
+
+    def __del__(self) -> None:
+        self.close()

@@ -4,6 +4,7 @@ request to the backend, and the rules that keep agents apart and within budget.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..agents.backend import AgentRequest
@@ -12,6 +13,7 @@ from ..config import Config
 from ..engine.state import RunState, StepState
 from ..plan.model import Phase
 from ..render.prompts import AttemptFailure, PromptContext, render_prompt
+from ..store import safefs
 from ..store.error_reports import find_error_reports
 from .checks import check_commands
 
@@ -40,8 +42,8 @@ def budget_left(state: RunState) -> float | None:
 def check_descriptions(phase: Phase, config: Config) -> list[str]:
     found = [f"file {name} exists and is not empty" for name in phase.files]
     found += [f"`{entry}` appears in its manifest" for entry in phase.dependencies_to_add]
-    found += [f"command `{command.splitlines()[0]}` exits 0"
-              for _, command in check_commands(phase, config.blast_radius_command)]
+    found += [f"`{command.label}` exits 0"
+              for command in check_commands(phase, config.blast_radius_command)]
     if phase.type != "design":
         found.append("the working tree changes (an implementation step that changes nothing "
                      "on disk fails)")
@@ -78,8 +80,12 @@ def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
         previous_reports=previous, agent_name=definition.name,
         checks=check_descriptions(phase, config),
     )
-    prompt_path.parent.mkdir(parents=True, exist_ok=True)
-    prompt_path.write_text(redactor.redact(render_prompt(context)), encoding="utf-8")
+    text = redactor.redact(render_prompt(context)).encode("utf-8")
+    fd = safefs.open_for_write(prompt_path, create_dirs=True)  # never through a link
+    try:
+        safefs.write_all(fd, text)
+    finally:
+        os.close(fd)
     request = AgentRequest(
         prompt_file=str(prompt_path), agent_name=definition.name,
         system_prompt=definition.prompt or None,

@@ -7,13 +7,16 @@ from __future__ import annotations
 import codecs
 import collections
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
+from ..store import safefs
+from ..store.bounds import clip_line
 from . import procs
 
-__all__ = ["OutputLog", "WatchedProcess", "BASH"]
+__all__ = ["OutputLog", "WatchedProcess", "BASH", "spawn_script", "failed_line"]
 
 BASH = ["bash", "-o", "pipefail", "-e", "-c"]
 TAIL_LINES = 30
@@ -27,14 +30,16 @@ class OutputLog:
     def __init__(self, path: Path | None, redactor, capture: bool = False):
         self.redactor = redactor
         self.capture = capture
-        self._file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+        # Opened once, never through a symbolic link (a planted one is refused: UnsafePath).
+        self._file = os.fdopen(safefs.open_for_append(path), "a", encoding="utf-8") \
+            if path else None
         self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._captured: list[str] = []
         self._size = 0
         self._stream = redactor.stream(self._write)
 
     def _write(self, text: str) -> None:
-        self._tail.extend(text.splitlines())
+        self._tail.extend(clip_line(line) for line in text.splitlines())
         if self.capture:
             self._captured.append(text)
             self._size += len(text)
@@ -97,6 +102,7 @@ class WatchedProcess:
         os.set_blocking(read_end, False)
         self._fd: int | None = read_end
         self.watchdog.register(self.proc.pid)
+        self._token = env.get(procs.TOKEN_ENV)
         self._pidfd = _pidfd_open(self.proc.pid)
         self.returncode: int | None = None
 
@@ -127,15 +133,19 @@ class WatchedProcess:
         """Reap the process, kill what it left behind in its group, drain its output."""
         self.returncode = self.proc.wait()
         self._release(grace_s=0.5)
+        procs.forget(self.proc.pid)
         return self.returncode
 
     def kill(self) -> None:
         """Stop the whole group at once (timeout, interrupt)."""
         self._release(grace_s=1.0)
         self.returncode = self.proc.poll()
+        procs.forget(self.proc.pid)
 
     def _release(self, grace_s: float) -> None:
         procs.kill_group(self.proc, grace_s=grace_s)
+        if self._token:
+            procs.kill_strays(self._token)
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
@@ -174,8 +184,27 @@ def _pidfd_open(pid: int) -> int | None:
         return None
 
 
+# One line before the script: when a command ends the script, bash names it and its line
+# (LINENO counts this line too). ERR fires exactly where `set -e` would exit.
+_ERR_TRAP = ("trap '__orchestrate_status=$?; printf \"\\norchestrate: line %s failed (exit %s): "
+             "%s\\n\" \"$((LINENO - 1))\" \"$__orchestrate_status\" \"$BASH_COMMAND\" >&2' ERR")
+_FAILED_LINE = re.compile(r"^orchestrate: line (\d+) failed \(exit (\d+)\): (.*)$")
+
+
 def spawn_script(script: str, *, cwd: str, env: dict[str, str], watchdog: procs.Watchdog,
                  log: OutputLog) -> WatchedProcess:
-    """``bash -e -o pipefail -c script`` with no input."""
-    return WatchedProcess([*BASH, script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                          watchdog=watchdog, log=log)
+    """``script`` as one ``bash -e -o pipefail`` script with no input (stdin is
+    /dev/null and there is no controlling terminal, so nothing can wait for a keyboard).
+    """
+    return WatchedProcess([*BASH, _ERR_TRAP + "\n" + script], cwd=cwd, env=env,
+                          stdin=subprocess.DEVNULL, watchdog=watchdog, log=log)
+
+
+def failed_line(tail: list[str]) -> tuple[int, int, str] | None:
+    """(line within the script, exit status, command) of the command that ended a script,
+    read from its output's last lines; None when it did not say."""
+    for text in reversed(tail):
+        found = _FAILED_LINE.match(text.strip())
+        if found:
+            return int(found.group(1)), int(found.group(2)), found.group(3)
+    return None

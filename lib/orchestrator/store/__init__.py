@@ -15,12 +15,13 @@ _EXPORTS = {
     "error_reports": ("ERROR_REPORT_SCHEMA", "error_report_summary", "find_error_reports",
                       "write_error_report"),
     "errors": ("InvalidRunName", "RunExists", "RunLocked", "RunNotFound", "SchemaMismatch",
-               "StateCorrupt"),
+               "StateChanged", "StateCorrupt"),
     "filestore": ("FileRunStore", "RunInfo", "list_runs", "run_names", "safe_step_id"),
     "journal": ("Journal", "read_journal"),
     "lock": ("RunLock", "pid_alive"),
     "paths": ("errors_dir", "project_root", "run_name", "runs_dir", "state_root"),
     "runstore": ("LoadedRun", "MemoryRunStore", "MemorySpace", "RunStore", "check_run_name"),
+    "safefs": ("UnsafePath",),
     "snapshot": ("read_snapshot", "write_snapshot"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..errors import OrchestrateError
 
-__all__ = ["StateCorrupt", "SchemaMismatch", "RunLocked", "RunNotFound", "RunExists",
-           "InvalidRunName"]
+__all__ = ["StateCorrupt", "StateChanged", "SchemaMismatch", "RunLocked", "RunNotFound",
+           "RunExists", "InvalidRunName"]
 
 
 class StateCorrupt(OrchestrateError):
@@ -17,6 +17,43 @@ class StateCorrupt(OrchestrateError):
         self.problem = problem
         where = self.path if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {problem}")
+
+
+class StateChanged(OrchestrateError):
+    """The run's journal was deleted, replaced or written by someone else while this
+    process held the run; nothing more is written to it.
+
+    ``what`` is "deleted", "replaced" or "appended to"; ``step`` (when known) is the step
+    that was running, set with ``during``.
+    """
+
+    def __init__(self, path: str, what: str, step: str | None = None):
+        self.path = str(path)
+        self.what = what
+        self.step = step
+        super().__init__(self._message())
+
+    def during(self, step: str | None) -> StateChanged:
+        """This error, naming ``step`` as the one that was running (if none is named yet)."""
+        if step is not None and self.step is None:
+            self.step = step
+            self.args = (self._message(),)
+        return self
+
+    def _message(self) -> str:
+        when = f"while step {self.step} was running" if self.step else \
+            "while the run was going"
+        if self.what == "appended to":
+            return (f"the run's journal {self.path} was appended to by another process "
+                    f"{when}; stopped without writing to it (is another orchestrate or a "
+                    f"step writing to the run's folder?)")
+        text = (f"the run's state at {self.path} was {self.what} {when}; stopped without "
+                f"writing to it")
+        if self.what == "deleted":
+            text += (". A step that removes untracked files (such as `git clean -xfd`) "
+                     "deletes the run's state: keep it out (`git clean -e .claude`) or set "
+                     "ORCHESTRATE_STATE_DIR outside the project, then start the run again")
+        return text
 
 
 class SchemaMismatch(OrchestrateError):

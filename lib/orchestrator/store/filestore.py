@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -14,11 +16,14 @@ from pathlib import Path
 from ..engine.state import RunState
 from ..errors import OrchestrateError
 from ..redact import Redactor
-from .errors import InvalidRunName, RunExists
+from . import safefs
+from .errors import InvalidRunName, RunExists, StateChanged
 from .journal import Journal, read_journal, truncate_tail
+from .liveness import as_seen
 from .lock import RunLock
+from .paths import errors_dir
 from .runstore import RunStore, check_run_name, replay_journal
-from .snapshot import fsync_dir, read_snapshot, write_atomic
+from .snapshot import fsync_dir, read_snapshot
 
 __all__ = ["FileRunStore", "RunInfo", "list_runs", "run_names", "safe_step_id"]
 
@@ -58,16 +63,30 @@ class FileRunStore(RunStore):
         return str(self.snapshot_path)
 
     def exists(self) -> bool:
-        return self.journal_path.is_file()
+        """Whether the run has a journal. One this store has open exists for it: that it
+        is still there is checked when it is written (StateChanged). A symbolic link in
+        the run's folder or on the way to it is refused (UnsafePath)."""
+        if self._journal.is_open:
+            return True
+        _refuse_planted(self.run_dir, "read")
+        found = safefs.probe(self.journal_path)
+        return found is not None and stat.S_ISREG(found.st_mode)
 
     def lock(self) -> RunLock:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        """The run's lock; its folder is made, and refused when a symbolic link is on the
+        way to it or in it (the engine makes none: it was planted)."""
+        safefs.ensure_dir(self.run_dir)
+        _refuse_planted(self.run_dir, "write")
+        safefs.probe(errors_dir(self.runs_dir.parent), "write")  # where error reports go
         self._lock = RunLock(self.lock_path, self.name)
         return self._lock
 
+    def intact(self) -> bool:
+        """False when the journal this store writes was deleted or replaced under it."""
+        return self._journal.intact()
+
     def step_log_path(self, step_id: str, attempt: int) -> Path:
-        steps = self.run_dir / STEPS
-        steps.mkdir(parents=True, exist_ok=True)
+        steps = safefs.ensure_dir(self.run_dir / STEPS)
         return steps / f"{safe_step_id(step_id)}.{attempt}.log"
 
     def known_runs(self) -> list[str]:
@@ -78,9 +97,12 @@ class FileRunStore(RunStore):
 
     def _journal_write(self, line: bytes, new: bool) -> None:
         if not new:
-            self._journal.append_line(line)
+            try:
+                self._journal.append_line(line)
+            except StateChanged as changed:
+                raise changed.during(_finished_step(line)) from None
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        safefs.ensure_dir(self.run_dir)
         self._journal.close()
         try:
             self._journal.append_line(line, exclusive=True)
@@ -89,20 +111,20 @@ class FileRunStore(RunStore):
         fsync_dir(self.runs_dir)  # the run's directory may be new too
 
     def _journal_bytes(self) -> bytes:
-        return self.journal_path.read_bytes()
+        return safefs.read_regular(self.journal_path)
 
     def _journal_cut(self, length: int, expected_size: int) -> bool:
         return truncate_tail(self.journal_path, length, expected_size)
 
     def _snapshot_bytes(self) -> bytes | None:
         try:
-            return self.snapshot_path.read_bytes()
+            return safefs.read_regular(self.snapshot_path)
         except FileNotFoundError:
             return None
 
     def _snapshot_write(self, data: bytes) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.snapshot_path, data)
+        self._journal.verify()  # no snapshot for a run whose journal went away under it
+        safefs.write_atomic(self.snapshot_path, data, create_dirs=True)
 
     def _holds_lock(self) -> bool:
         return self._lock is not None and self._lock.held
@@ -120,7 +142,7 @@ class FileRunStore(RunStore):
                          key=lambda entry: entry.name != JOURNAL)
         if not entries:
             return
-        (self.runs_dir / TRASH).mkdir(exist_ok=True)
+        safefs.ensure_dir(self.runs_dir / TRASH)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         trash = Path(tempfile.mkdtemp(prefix=f"{self.name}-{stamp}-", dir=self.runs_dir / TRASH))
         for entry in entries:
@@ -129,20 +151,40 @@ class FileRunStore(RunStore):
 
 
 def run_names(runs_dir: Path) -> list[str]:
-    """The runs stored under ``runs_dir`` (directories with a journal), sorted."""
-    try:
-        entries = list(Path(runs_dir).iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+    """The runs stored under ``runs_dir`` (directories with a journal), sorted. A symbolic
+    link where a run's folder would be is refused (UnsafePath), as is one on the way."""
     names = []
-    for entry in entries:
+    for name, mode in safefs.list_dir(runs_dir):
         try:
-            check_run_name(entry.name)
+            check_run_name(name)
         except InvalidRunName:
             continue
-        if (entry / JOURNAL).is_file():
-            names.append(entry.name)
-    return sorted(names)
+        if stat.S_ISLNK(mode):
+            raise safefs.UnsafePath(Path(runs_dir) / name, "read")
+        if stat.S_ISDIR(mode):
+            found = safefs.probe(Path(runs_dir) / name / JOURNAL)
+            if found is not None and stat.S_ISREG(found.st_mode):
+                names.append(name)
+    return names
+
+
+def _refuse_planted(run_dir: Path, action: str) -> None:
+    """UnsafePath for a symbolic link in a run's folder or its steps/: the engine makes
+    none there, so one was planted (committed to a cloned repository, say)."""
+    safefs.refuse_links(run_dir, action)
+    safefs.refuse_links(Path(run_dir) / STEPS, action)
+
+
+def _finished_step(lines: bytes) -> str | None:
+    """The step whose end the journal lines record (the one that was running), if any."""
+    for line in lines.splitlines():
+        try:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(event, dict) and event.get("type") == "step_finished":
+            return str(event.get("step"))
+    return None
 
 
 @dataclass
@@ -183,18 +225,57 @@ def list_runs(runs_dir: Path, warnings: list[str] | None = None) -> list[RunInfo
     runs = []
     for name in run_names(runs_dir):
         run_dir = Path(runs_dir) / name
+        _refuse_planted(run_dir, "read")
         try:
             state = _state_from_snapshot(read_snapshot(run_dir / SNAPSHOT))
+            if state is not None and not _agrees(state, last_event(run_dir / JOURNAL)):
+                state = None  # a snapshot the journal contradicts is not believed
             if state is None:
                 events, _ = read_journal(run_dir / JOURNAL)
                 state = replay_journal(events, str(run_dir / JOURNAL))
+        except safefs.UnsafePath:
+            raise
         except (OrchestrateError, OSError) as exc:
             if warnings is not None:
                 warnings.append(f"skipped run {name}: {exc}")
             continue
-        runs.append(RunInfo.from_state(state))
+        runs.append(RunInfo.from_state(as_seen(state, run_dir)))
     runs.sort(key=lambda info: (-info.updated_at, info.name))
     return runs
+
+
+def last_event(path: Path, window: int = 64 * 1024) -> dict | None:
+    """The journal's last complete event, read from its end; None if it cannot be read."""
+    try:
+        data = safefs.read_tail(path, window)
+    except OSError:
+        return None
+    lines = data.split(b"\n")
+    lines.pop()  # a torn tail, or b"" after the last newline
+    for line in reversed(lines[1:] if len(data) >= window else lines):
+        try:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(event, dict):
+            return event
+    return None
+
+
+def _agrees(state: RunState, event: dict | None) -> bool:
+    """Whether a snapshot's state fits the journal's last event: the same sequence number,
+    or an earlier one (the snapshot lags while a run goes on); a finished run's status."""
+    if event is None or not isinstance(event.get("seq"), int):
+        return False
+    if state.seq > event["seq"]:
+        return False
+    if state.seq < event["seq"]:
+        return state.status == "running"
+    if event.get("type") == "run_finished":
+        return state.status == event.get("status")
+    if event.get("type") == "run_interrupted":
+        return state.status == "interrupted"
+    return state.status == "running"
 
 
 def _state_from_snapshot(data: dict | None) -> RunState | None:

@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from .errors import StateCorrupt
-from .snapshot import fsync_dir
+from . import safefs
+from .errors import StateChanged, StateCorrupt
 
 __all__ = ["Journal", "encode_event", "parse_journal", "read_journal", "truncate_tail",
            "torn_warning"]
@@ -41,7 +41,7 @@ def parse_journal(data: bytes, label: str) -> tuple[list[dict], int | None, int]
     for number, line in enumerate(lines, 1):
         try:
             event = loads(line)
-        except ValueError:  # bad JSON or bad UTF-8
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurdly deep nesting
             event = None
         if not isinstance(event, dict):
             if number == len(lines) and torn is None:
@@ -66,7 +66,7 @@ def torn_warning(label: str, line: int, repaired: bool) -> str:
 
 def truncate_tail(path: Path, length: int, expected_size: int) -> bool:
     """Cut ``path`` to ``length`` bytes if it still has ``expected_size``; fsync."""
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    fd = safefs.open_file(path, os.O_WRONLY)
     try:
         if os.fstat(fd).st_size != expected_size:
             return False  # it changed since it was read: leave it alone
@@ -79,7 +79,7 @@ def truncate_tail(path: Path, length: int, expected_size: int) -> bool:
 
 def read_journal(path: Path, repair: bool = False) -> tuple[list[dict], list[str]]:
     """A journal's events and warnings; ``repair`` cuts off a torn last line."""
-    data = Path(path).read_bytes()
+    data = safefs.read_regular(path)
     events, torn, good = parse_journal(data, str(path))
     if torn is None:
         return events, []
@@ -88,24 +88,38 @@ def read_journal(path: Path, repair: bool = False) -> tuple[list[dict], list[str
 
 
 class Journal:
-    """An open journal file for appending; created (and its directory fsynced) on first use."""
+    """An open journal file for appending; created (and its directory fsynced) on first use.
 
-    __slots__ = ("path", "_fd")
+    It writes only to the file it last wrote: before each append the file must still be
+    at its path, with the size this journal left it at. Otherwise (a step deleted the
+    run's folder, another process appended) StateChanged is raised and nothing written.
+    """
+
+    __slots__ = ("path", "_fd", "_id", "_size", "_broken")
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._fd: int | None = None
+        self._id: tuple[int, int] | None = None
+        self._size = 0
+        self._broken: StateChanged | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._fd is not None
 
     def append(self, event: dict) -> None:
         self.append_line(encode_event(event))
 
     def append_line(self, line: bytes, exclusive: bool = False) -> None:
-        """Append one encoded line, durably. ``exclusive``: the file must not exist yet
-        (FileExistsError otherwise). On failure the file is cut back to where it was.
+        """Append encoded lines (one or several) with one write and one fsync. ``exclusive``:
+        the file must not exist yet (FileExistsError otherwise). On failure the file is cut
+        back to where it was.
         """
         created = self._open(exclusive)
+        self.verify()
         fd = self._fd
-        before = os.fstat(fd).st_size
+        before = self._size
         try:
             written = os.write(fd, line)
             if written != len(line):
@@ -115,8 +129,34 @@ class Journal:
         except BaseException:
             self._undo(created, before)
             raise
+        self._size = before + written
         if created:
-            fsync_dir(self.path.parent)
+            safefs.fsync_dir(self.path.parent)
+
+    def verify(self) -> None:
+        """Raise StateChanged when the open file is no longer the one this journal wrote."""
+        if self._broken is None and self._fd is not None:
+            what = self._change()
+            if what is not None:
+                self._broken = StateChanged(str(self.path), what)
+        if self._broken is not None:
+            raise self._broken
+
+    def intact(self) -> bool:
+        """False when the file was deleted, replaced or appended to by someone else."""
+        return self._broken is None and (self._fd is None or self._change() is None)
+
+    def _change(self) -> str | None:
+        status = os.fstat(self._fd)
+        try:
+            here = os.stat(self.path, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return "deleted"
+        if (here.st_dev, here.st_ino) != self._id:
+            return "replaced"
+        if status.st_size != self._size:
+            return "appended to"
+        return None
 
     def _undo(self, created: bool, size: int) -> None:
         try:
@@ -133,20 +173,25 @@ class Journal:
             if exclusive:
                 raise FileExistsError(errno.EEXIST, "journal exists", str(self.path))
             return False
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        created = True
         try:
-            self._fd = os.open(self.path, flags | os.O_EXCL, 0o600)
-            return True
+            fd = safefs.open_file(self.path, flags | os.O_EXCL, 0o600)
         except FileExistsError:
             if exclusive:
                 raise
-        self._fd = os.open(self.path, flags, 0o600)
-        return False
+            fd = safefs.open_file(self.path, flags, 0o600)
+            created = False
+        status = os.fstat(fd)
+        self._fd, self._id, self._size = fd, (status.st_dev, status.st_ino), status.st_size
+        return created
 
     def close(self) -> None:
+        """Let go of the file; a later append opens it afresh."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._id, self._size, self._broken = None, 0, None
 
     def __del__(self) -> None:
         self.close()

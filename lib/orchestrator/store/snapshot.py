@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..engine.state import SCHEMA_VERSION
+from . import safefs
 from .errors import SchemaMismatch
 
 __all__ = ["write_snapshot", "read_snapshot", "encode_snapshot", "parse_snapshot",
@@ -17,32 +15,20 @@ __all__ = ["write_snapshot", "read_snapshot", "encode_snapshot", "parse_snapshot
 
 def fsync_dir(path: Path) -> None:
     """Make a directory's entries (a new or renamed file) durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    safefs.fsync_dir(path)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: readers see the old file or the new one, never a mix."""
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    fsync_dir(path.parent)
+    """Replace ``path`` with ``data``: readers see the old file or the new one, never a mix.
+    No symbolic link is followed on the way, and one at ``path`` is refused (UnsafePath).
+    """
+    safefs.write_atomic(path, data)
 
 
 def encode_snapshot(data: dict) -> bytes:
-    return (json.dumps(data, indent=1, ensure_ascii=True) + "\n").encode("ascii")
+    """Compact JSON: ``indent`` would take json's pure-Python encoder, several times slower
+    on a large run (``jq . state.json`` reads it fine)."""
+    return (json.dumps(data, separators=(",", ":"), ensure_ascii=True) + "\n").encode("ascii")
 
 
 def parse_snapshot(raw: bytes | None, label: str) -> tuple[dict | None, str | None]:
@@ -56,7 +42,7 @@ def parse_snapshot(raw: bytes | None, label: str) -> tuple[dict | None, str | No
         return None, "is empty"
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, "is not valid JSON"
     if not isinstance(data, dict):
         return None, "does not hold a JSON object"
@@ -73,7 +59,7 @@ def write_snapshot(path: Path, data: dict) -> None:
 def read_snapshot(path: Path) -> dict | None:
     """The snapshot at ``path``; None when it is missing, empty or not a JSON object."""
     try:
-        raw = Path(path).read_bytes()
+        raw = safefs.read_regular(path)
     except FileNotFoundError:
         raw = None
     return parse_snapshot(raw, str(path))[0]
