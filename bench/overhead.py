@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark: the engine's cost per step, from a run of 200 no-op shell steps.
+"""Benchmark: the engine's cost per step, and a no-op DAG beside make -j4.
 
-A generated plan (independent steps and chains, each step's **Run:** block is `true`) runs
-in-process through `orchestrator.runner.service.start_run` with 1 and 4 jobs, in a temporary
-folder that is not a git repository. Wall time / steps includes the journal fsyncs, snapshot
-writes, reports and spawning bash; the bare cost of spawning `bash -c true` is measured in
-the same run and shown beside it. With --check, exits 1 when the time per step with 1 job
-reaches 15 ms (DESIGN section 7).
+Two measurements, side by side in one process so that machine load affects both alike:
+
+1. Per-step overhead at several run sizes (100, 1,000 and 10,000 no-op steps by default):
+   a generated plan (half independent steps, half chains of 5; each step's **Run:** block is
+   `true`) runs in-process through `orchestrator.runner.service.start_run` with 1 job. Wall
+   time / steps includes the journal fsyncs, snapshots, reports and spawning bash; the bare
+   cost of `bash -c true` is measured in the same run. The figures should stay flat as the
+   run grows: nothing in the loop may cost more as the run gets longer.
+2. A 500-step no-op DAG (five independent chains of 100) run by `orchestrate run --jobs 4` as
+   a process, beside the same DAG as a Makefile under `make -j4` (SHELL = bash, so both start
+   one bash per step). The ratio is what matters.
+
+With --check, exits 1 when a budget is exceeded: 15 ms per step with 1 job (DESIGN section 7),
+per-step time across sizes flat within 1.5x, the DAG within 4x of make -j4.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +33,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lib"))
 
 BUDGET_MS = 15.0
-CHAIN = 5  # steps per chain in the chained half of the plan
+FLAT_RATIO = 1.5
+MAKE_RATIO = 4.0
+CHAIN = 5  # steps per chain in the chained half of the sized plans
+DAG_CHAINS, DAG_LENGTH = 5, 100
+
+
+def _phase(number: int, depends: str) -> list[str]:
+    return [f"## Phase {number}: No-op step {number}", "", f"- **Depends on:** {depends}", "",
+            "**Run:**", "```bash", "true", "```", ""]
 
 
 def generate_plan(steps: int) -> str:
@@ -33,19 +50,25 @@ def generate_plan(steps: int) -> str:
     independent = steps // 2
     for number in range(1, steps + 1):
         chained = number > independent and (number - independent - 1) % CHAIN
-        depends = f"Phase {number - 1}" if chained else "none"
-        out += [
-            f"## Phase {number}: No-op step {number}",
-            "",
-            f"- **Depends on:** {depends}",
-            "",
-            "**Run:**",
-            "```bash",
-            "true",
-            "```",
-            "",
-        ]
+        out += _phase(number, f"Phase {number - 1}" if chained else "none")
     return "\n".join(out)
+
+
+def generate_dag(chains: int = DAG_CHAINS, length: int = DAG_LENGTH) -> tuple[str, str]:
+    """The same DAG as a plan and as a Makefile: ``chains`` independent chains."""
+    plan = ["# Plan: no-op DAG", ""]
+    make = ["SHELL := /bin/bash", ".PHONY: all", ""]
+    ends = []
+    number = 0
+    for _ in range(chains):
+        for position in range(length):
+            number += 1
+            plan += _phase(number, f"Phase {number - 1}" if position else "none")
+            before = f" s{number - 1}" if position else ""
+            make += [f".PHONY: s{number}", f"s{number}:{before}", "\ttrue", ""]
+        ends.append(f"s{number}")
+    make.insert(2, "all: " + " ".join(ends))
+    return "\n".join(plan), "\n".join(make) + "\n"
 
 
 def spawn_cost(count: int) -> float:
@@ -56,45 +79,59 @@ def spawn_cost(count: int) -> float:
     return time.perf_counter() - start
 
 
-def snapshot_cost(state, repeat: int = 5) -> float:
-    """Seconds to redact and encode one snapshot of ``state``, as the store does after every
-    event (in memory: no file, no fsync).
-    """
-    from orchestrator.store import MemoryRunStore, MemorySpace
-
-    store = MemoryRunStore(state.name, space=MemorySpace())
-    start = time.perf_counter()
-    for _ in range(repeat):
-        store.save_snapshot(state)
-    return (time.perf_counter() - start) / repeat
-
-
-def run_plan(folder: Path, steps: int, jobs: int) -> dict:
-    """Run the generated plan in ``folder``; wall time, outcome and what it left on disk."""
+def run_in_process(folder: Path, steps: int, jobs: int) -> dict:
+    """Run a generated plan of ``steps`` in ``folder``; wall time and what it left."""
     from orchestrator.progress import make_progress
     from orchestrator.runner.service import start_run
 
-    plan = folder / f"overhead-j{jobs}.md"
+    plan = folder / f"overhead-{steps}.md"
     plan.write_text(generate_plan(steps), encoding="utf-8")
     progress = make_progress(io.StringIO(), json_mode=True)
     start = time.perf_counter()
     result = start_run(str(plan), jobs=jobs, cwd=folder, progress=progress)
     wall = time.perf_counter() - start
-    counts = result.state.counts()
     journal = result.run_dir / "journal.jsonl"
     return {
-        "jobs": jobs,
+        "steps": steps,
         "wall_s": wall,
         "status": result.state.status,
-        "completed": counts.get("completed", 0),
+        "completed": result.state.counts().get("completed", 0),
         "journal_bytes": journal.stat().st_size,
         "journal_lines": journal.read_bytes().count(b"\n"),
-        "snapshot_bytes": (result.run_dir / "state.json").stat().st_size,
-        "snapshot_s": snapshot_cost(result.state),
     }
 
 
-def measure(steps: int) -> dict:
+def cli_command() -> list[str]:
+    script = Path(sys.executable).with_name("orchestrate")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "orchestrator"]
+
+
+def run_dag(folder: Path, jobs: int) -> dict:
+    """The DAG through `orchestrate run` (a process) and through `make`, back to back."""
+    plan_text, makefile = generate_dag()
+    (folder / "dag.md").write_text(plan_text, encoding="utf-8")
+    (folder / "Makefile").write_text(makefile, encoding="utf-8")
+    env = dict(os.environ, ORCHESTRATE_STATE_DIR=str(folder / "dag-state"))
+    start = time.perf_counter()
+    done = subprocess.run([*cli_command(), "run", "dag.md", "--jobs", str(jobs), "--json"],
+                          cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True)
+    ours = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"orchestrate run failed ({done.returncode}): {done.stderr[-2000:]}")
+    journal = folder / "dag-state" / "runs" / "dag" / "journal.jsonl"
+    events = journal.read_bytes().count(b"\n")
+    start = time.perf_counter()
+    subprocess.run(["make", "-s", f"-j{jobs}", "all"], cwd=folder, check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    make = time.perf_counter() - start
+    return {"steps": DAG_CHAINS * DAG_LENGTH, "jobs": jobs, "ours_s": ours, "make_s": make,
+            "events": events}
+
+
+def measure(sizes: list[int], with_make: bool) -> dict:
     from orchestrator.store import project_root
 
     with tempfile.TemporaryDirectory(prefix="orchestrate-overhead-") as temp:
@@ -105,49 +142,79 @@ def measure(steps: int) -> dict:
         os.environ["ORCHESTRATE_STATE_DIR"] = str(folder / "state")
         try:
             spawn_cost(5)  # warm the page cache
-            bare = spawn_cost(steps)
-            runs = [run_plan(folder, steps, jobs) for jobs in (1, 4)]
+            bare = spawn_cost(200) / 200
+            runs = [run_in_process(folder, steps, jobs=1) for steps in sizes]
+            dag = run_dag(folder, jobs=4) if with_make else None
         finally:
             if previous is None:
                 os.environ.pop("ORCHESTRATE_STATE_DIR", None)
             else:
                 os.environ["ORCHESTRATE_STATE_DIR"] = previous
-    return {"steps": steps, "bash_s": bare, "runs": runs}
+    return {"bash_s": bare, "runs": runs, "dag": dag}
+
+
+def report(result: dict) -> list[str]:
+    """Print the figures; return the budgets they exceed."""
+    over = []
+    bash_ms = result["bash_s"] * 1000
+    print("overhead: no-op shell steps (half independent, half in chains of "
+          f"{CHAIN}), in-process, 1 job")
+    print(f"  bash -c true                      {bash_ms:8.2f} ms each")
+    per_step = []
+    for run in result["runs"]:
+        ms = run["wall_s"] * 1000 / run["steps"]
+        per_step.append(ms)
+        print(f"  {run['steps']:6} steps: {run['status']}, {run['completed']} completed, "
+              f"{run['wall_s']:.2f} s")
+        print(f"    per step                        {ms:8.2f} ms (budget {BUDGET_MS:g} ms), "
+              f"minus bash {ms - bash_ms:.2f} ms")
+        print(f"    journal                         {run['journal_bytes'] / 1024:8.1f} KiB, "
+              f"{run['journal_lines']} events")
+        if run["status"] != "completed":
+            over.append(f"the {run['steps']}-step run ended {run['status']}")
+        if ms >= BUDGET_MS:
+            over.append(f"{ms:.2f} ms per step at {run['steps']} steps, budget {BUDGET_MS:g}")
+    if len(per_step) > 1:
+        ratio = max(per_step) / min(per_step)
+        print(f"  largest / smallest per-step time  {ratio:8.2f}x (flat: within "
+              f"{FLAT_RATIO:g}x)")
+        if ratio > FLAT_RATIO:
+            over.append(f"per-step time varies {ratio:.2f}x across sizes, budget {FLAT_RATIO:g}x")
+    dag = result["dag"]
+    if dag is not None:
+        ratio = dag["ours_s"] / dag["make_s"]
+        print(f"dag: {dag['steps']} no-op steps in {DAG_CHAINS} independent chains, "
+              f"--jobs {dag['jobs']}")
+        print(f"  orchestrate run (process)         {dag['ours_s'] * 1000:8.1f} ms, "
+              f"{dag['events']} events journalled")
+        print(f"  make -j{dag['jobs']} (SHELL = bash)         {dag['make_s'] * 1000:8.1f} ms")
+        print(f"  ratio                             {ratio:8.2f}x (aim: {MAKE_RATIO:g}x or "
+              "better)")
+        if ratio > MAKE_RATIO:
+            over.append(f"the DAG takes {ratio:.2f}x make -j{dag['jobs']}, budget "
+                        f"{MAKE_RATIO:g}x")
+    return over
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200, help="no-op steps (default 200)")
+    parser.add_argument("--sizes", default="100,1000,10000",
+                        help="comma-separated run sizes in steps (default 100,1000,10000)")
+    parser.add_argument("--no-make", action="store_true", help="skip the make comparison")
     parser.add_argument("--check", action="store_true",
-                        help=f"exit 1 when a step costs {BUDGET_MS:g} ms or more with 1 job")
+                        help="exit 1 when a budget is exceeded")
     args = parser.parse_args()
-    if args.steps < 2:
-        parser.error("--steps must be at least 2")
-    result = measure(args.steps)
-    steps = result["steps"]
-    bash_ms = result["bash_s"] * 1000 / steps
-    print(f"overhead: {steps} no-op shell steps ({steps // 2} independent, the rest in chains "
-          f"of {CHAIN}), run in-process")
-    print(f"  bash -c true, {steps}x                {result['bash_s'] * 1000:8.1f} ms total "
-          f"{bash_ms:6.2f} ms each")
-    over = []
-    for run in result["runs"]:
-        per_step = run["wall_s"] * 1000 / steps
-        print(f"  jobs {run['jobs']}: {run['status']}, {run['completed']}/{steps} completed")
-        print(f"    wall time                      {run['wall_s'] * 1000:8.1f} ms")
-        print(f"    per step                       {per_step:8.2f} ms"
-              + (f" (budget {BUDGET_MS:g} ms)" if run["jobs"] == 1 else ""))
-        print(f"    per step minus bash            {per_step - bash_ms:8.2f} ms")
-        print(f"    journal                        {run['journal_bytes'] / 1024:8.1f} KiB, "
-              f"{run['journal_lines']} events, "
-              f"{run['journal_bytes'] / run['journal_lines']:.0f} bytes each")
-        print(f"    snapshot at the end            {run['snapshot_bytes'] / 1024:8.1f} KiB, "
-              f"{run['snapshot_s'] * 1000:.2f} ms to redact and encode (written at most every "
-              "0.2 s and at run boundaries)")
-        if run["status"] != "completed":
-            over.append(f"the run with {run['jobs']} jobs ended {run['status']}")
-        if run["jobs"] == 1 and per_step >= BUDGET_MS:
-            over.append(f"{per_step:.2f} ms per step with 1 job, budget {BUDGET_MS:g} ms")
+    try:
+        sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    except ValueError:
+        parser.error(f"--sizes: expected numbers, got {args.sizes!r}")
+    if not sizes or min(sizes) < 2:
+        parser.error("--sizes: each size must be at least 2")
+    with_make = not args.no_make
+    if with_make and shutil.which("make") is None:
+        print("make is not installed: skipping the make comparison", file=sys.stderr)
+        with_make = False
+    over = report(measure(sizes, with_make))
     if not args.check:
         return 0
     for line in over:

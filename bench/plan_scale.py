@@ -2,9 +2,9 @@
 """Benchmark: a generated N-phase plan read, validated and scheduled.
 
 Prints the in-process time of each stage and the wall time of `orchestrate plan waves` as a
-process. With --check, exits 1 when a 1000-phase plan is not validated and scheduled within 0.5 s
-(in-process, and `plan waves` as a process). The 20-phase `plan validate` time is printed
-against DESIGN's 100 ms but not enforced (see the note in main).
+process. With --check, exits 1 when a budget printed is exceeded: a 1000-phase plan validated
+and scheduled within 0.5 s (in-process, and `plan waves` as a process), and a 20-phase
+`plan validate` as a process within 100 ms (DESIGN section 7).
 """
 
 from __future__ import annotations
@@ -128,9 +128,10 @@ def main() -> int:
         over.append("in-process validate + schedule over 0.5 s")
     if args.phases >= 1000 and result["process_waves_median_s"] > 0.5:
         over.append("plan waves process over 0.5 s")
-    # DESIGN's 100 ms for a 20-phase `plan validate` is reported above but not enforced:
-    # about 55 ms of it is importing markdown-it-py and the stdlib modules it needs, so on
-    # a loaded machine the figure straddles the budget and a gate would only be flaky.
+    # About 55 ms of the 20-phase figure is importing markdown-it-py and what it needs, so
+    # it is close to DESIGN's 100 ms: --check says so whenever it is over.
+    if result["process_validate_20_median_s"] > 0.1:
+        over.append("plan validate of 20 phases as a process over 100 ms")
     for line in over:
         print(f"OVER BUDGET: {line}", file=sys.stderr)
     return 1 if over else 0

@@ -161,10 +161,47 @@ def test_resume_reruns_changed_phases_and_follows_the_new_plan():
     assert changes["changed"] == ["1"]
     assert [s["id"] for s in changes["added"]] == ["2b"]
     run.do("run_resumed", **changes)
+    assert changes["stale"] == ["2"]  # it needs the edited phase: it runs again too
     assert run.status("1") == "pending"
-    assert run.status("2") == "completed"
+    assert run.status("2") == "pending"
     assert list(run.state.steps) == ["1", "2", "2b"]
     assert run.state.steps["1"].phase_hash == "edited"
+
+
+def test_a_changed_phase_makes_its_dependents_run_again():
+    run = Run(spec("1"), spec("2", ["1"]), spec("3", ["2"]), spec("4"), spec("5", ["4"]))
+    for step_id in "12345":
+        run.start(step_id).finish(step_id)
+    now = [spec("1", phase_hash="edited"), spec("2", ["1"]), spec("3", ["2"]), spec("4"),
+           spec("5", ["4"])]
+    changes = decide.resume_changes(run.state, now)
+    assert changes["changed"] == ["1"]
+    assert changes["stale"] == ["2", "3"]
+    assert changes["skipped"] == ["4", "5"]
+    run.do("run_resumed", **changes)
+    assert [run.status(s) for s in "12345"] == ["pending"] * 3 + ["completed"] * 2
+
+
+def test_frontier_matches_ready_steps_event_by_event():
+    specs = [spec("1"), spec("2", ["1"]), spec("3", ["1"]), spec("4", ["2", "3"], attempts=2),
+             spec("5")]
+    run = Run(*specs)
+    frontier = decide.Frontier(run.state, decide.scheduler_for(run.state))
+
+    def check():
+        assert sorted(frontier.ready()) == sorted(decide.ready_steps(run.state))
+        assert frontier.running == {s.id for s in run.state.steps.values()
+                                    if s.status == "running"}
+
+    for step_id, outcome in [("1", "completed"), ("5", "completed"), ("2", "completed"),
+                             ("3", "completed"), ("4", "failed"), ("4", "completed")]:
+        run.start(step_id)
+        frontier.update({"type": "step_started", "step": step_id}, run.state)
+        check()
+        run.finish(step_id, outcome)
+        frontier.update({"type": "step_finished", "step": step_id}, run.state)
+        check()
+    assert frontier.ready() == []
 
 
 def test_replay_equals_incremental_application_and_round_trips():

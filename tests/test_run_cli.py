@@ -58,7 +58,7 @@ def test_failure_blocks_dependents_and_independent_steps_complete(cli, project):
     assert (project / "four").exists() and not (project / "two").exists()
     status = cli("status", "fail", "--json").json()
     step = status["steps"][0]
-    assert step["error"] == "Run block exited with status 3: broken"
+    assert step["error"] == "Run block at plan line 7 exited with status 3: broken"
     assert "continue with: orchestrate run --resume fail" in result.out
 
 
@@ -150,7 +150,8 @@ def test_resume_skips_completed_steps_and_reruns_changed_phases(cli, project):
     again = cli("--resume", "r")
     assert again.code == 0
     assert "changed since the run began (will run again): 1" in again.out
-    assert (project / "ran.txt").read_text().split()[-1] == "one"
+    # 2 and 3 depend on it, so they run again after it
+    assert (project / "ran.txt").read_text().split()[-3:] == ["one", "2", "3"]
     assert statuses(project, "r") == {"1": "completed", "2": "completed", "3": "completed"}
 
 
@@ -303,3 +304,16 @@ def test_a_resumed_run_continues_its_debug_log_or_starts_one_if_it_is_gone(cli, 
     (project / "ok2").touch()
     assert cli("run", "--resume", "dl").code == 0
     assert log.read_text().startswith("# dl: debug log")
+
+
+def test_a_process_that_leaves_its_group_with_setsid_does_not_outlive_its_step(cli, project):
+    script = ("setsid bash -c 'echo $$ > daemon.pid; exec sleep 1000' < /dev/null "
+              "> /dev/null 2>&1 &\n"
+              "for _ in $(seq 100); do test -s daemon.pid && break; sleep 0.05; done")
+    write(project / "daemon.md", shell_phase("1", script))
+    assert cli("run", "daemon.md").code == 0
+    pid = int((project / "daemon.pid").read_text())
+    deadline = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid), "the setsid process outlived its step"

@@ -88,7 +88,8 @@ def _dry_run(args) -> int:
     for warning in warnings:
         print(warning, file=sys.stderr)
     config = load_config(paths.project_root(Path.cwd())).with_overrides(jobs=args.jobs)
-    schedule = dry_run_schedule(plan, config.jobs, config.default_timeout_s)
+    schedule = dry_run_schedule(plan, config.jobs, config.default_timeout_s,
+                                config.blast_radius_command)
     if args.json:
         print_json(schedule)
     else:
@@ -99,6 +100,7 @@ def _dry_run(args) -> int:
 def _load_for_reading(name: str | None):
     from .errors import OrchestrateError
     from .store import FileRunStore, RunNotFound, list_runs, paths
+    from .store.liveness import as_seen
 
     _, runs_dir = paths.project_runs_dir()
     if name is None:
@@ -109,7 +111,9 @@ def _load_for_reading(name: str | None):
     store = FileRunStore(runs_dir, paths.run_name(name))
     if not store.exists():
         raise RunNotFound(name, [info.name for info in list_runs(runs_dir)])
-    return store.load(repair=False)
+    loaded = store.load(repair=False)
+    loaded.state = as_seen(loaded.state, store.run_dir)
+    return loaded
 
 
 def _cmd_status(args) -> int:
@@ -118,10 +122,13 @@ def _cmd_status(args) -> int:
     loaded = _load_for_reading(args.name)
     for warning in loaded.warnings:
         print(f"orchestrate: {warning}", file=sys.stderr)
+    state = loaded.state
     if args.json:
-        print_json(status_dict(loaded.state))
-    else:
-        sys.stdout.write(status_text(loaded.state))
+        print_json(status_dict(state))
+        return 0
+    sys.stdout.write(status_text(state))
+    if state.status in ("interrupted", "failed", "awaiting_human"):
+        print(f"\ncontinue with: orchestrate run --resume {state.name}")
     return 0
 
 

@@ -4,12 +4,14 @@ what a resume must redo. Pure functions; the drivers perform what they decide.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 
 from ..scheduler import Scheduler
 from .state import DONE_STATUSES, FAILED_STATUSES, RunState
 
-__all__ = ["ready_steps", "next_steps", "final_status", "resume_changes", "scheduler_for"]
+__all__ = ["Frontier", "ready_steps", "next_steps", "final_status", "resume_changes",
+           "scheduler_for"]
 
 
 def scheduler_for(state: RunState, durations: dict[str, float] | None = None) -> Scheduler:
@@ -33,15 +35,24 @@ def ready_steps(state: RunState) -> list[str]:
 
 def next_steps(state: RunState, scheduler: Scheduler, jobs: int,
                conflicts: Callable[[str, str], bool] | None = None,
-               may_start: Callable[[str], bool] | None = None) -> list[str]:
+               may_start: Callable[[str], bool] | None = None,
+               frontier: Frontier | None = None) -> list[str]:
     """The steps to start now: ready ones, most urgent first, within ``jobs``.
 
     ``conflicts(a, b)`` says two steps must not run at the same time (overlapping files);
-    ``may_start(step)`` can hold a step back (a spent budget).
+    ``may_start(step)`` can hold a step back (a spent budget). With a ``frontier`` kept up
+    to date, the cost does not grow with the run.
     """
-    running = [s.id for s in state.steps.values() if s.status == "running"]
+    if frontier is not None:
+        running = sorted(frontier.running)
+        candidates = frontier.ready()
+    else:
+        running = [s.id for s in state.steps.values() if s.status == "running"]
+        candidates = scheduler.choose(ready_steps(state), len(state.steps))
     chosen: list[str] = []
-    for candidate in scheduler.choose(ready_steps(state), len(state.steps)):
+    if len(running) >= jobs:
+        return chosen
+    for candidate in candidates:
         if len(running) + len(chosen) >= jobs:
             break
         if may_start is not None and not may_start(candidate):
@@ -67,32 +78,127 @@ def final_status(state: RunState) -> str | None:
     return "awaiting_human"  # pending steps held back (e.g. by a cost cap)
 
 
+def _dependents_closure(specs: list[dict], roots: list[str]) -> list[str]:
+    """Every step that needs one of ``roots``, directly or not, in plan order."""
+    children: dict[str, list[str]] = {}
+    for spec in specs:
+        for dep in spec["depends_on"]:
+            children.setdefault(dep, []).append(spec["id"])
+    found: set[str] = set()
+    frontier = list(roots)
+    while frontier:
+        for child in children.get(frontier.pop(), ()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return [spec["id"] for spec in specs if spec["id"] in found and spec["id"] not in roots]
+
+
 def resume_changes(state: RunState, specs: list[dict]) -> dict:
     """The ``run_resumed`` payload: steps added, removed, changed, and those to run again.
 
-    Completed steps are kept unless their phase changed; in-flight, failed, timed-out,
-    blocked and held steps go again.
+    Completed steps are kept unless their phase changed or a phase they need (directly or
+    not) changed: a changed phase makes its dependents run again. In-flight, failed,
+    timed-out, blocked and held steps go again.
     """
     now = {spec["id"]: spec for spec in specs}
     added = [spec for spec in specs if spec["id"] not in state.steps]
     removed = [step_id for step_id in state.steps if step_id not in now]
     changed = [step_id for step_id, step in state.steps.items()
                if step_id in now and now[step_id]["phase_hash"] != step.phase_hash]
+    stale = [step_id for step_id in _dependents_closure(specs, changed)
+             if step_id in state.steps and state.steps[step_id].status in DONE_STATUSES]
+    again = set(changed) | set(stale)
     updated = [now[step_id] for step_id in changed]
     reset = [step_id for step_id, step in state.steps.items()
-             if step_id in now and (step_id in changed or step.status not in DONE_STATUSES)]
+             if step_id in now and (step_id in again or step.status not in DONE_STATUSES)]
     return {
         "added": added,
         "removed": removed,
         "changed": changed,
+        "stale": stale,
         "updated": updated,
         "reset": reset,
         "order": [spec["id"] for spec in specs],
         "skipped": [step_id for step_id, step in state.steps.items()
-                    if step_id in now and step_id not in changed
+                    if step_id in now and step_id not in again
                     and step.status in DONE_STATUSES],
         "retried": [step_id for step_id, step in state.steps.items()
                     if step_id in reset and step.status in FAILED_STATUSES],
         "pending": [step_id for step_id, step in state.steps.items()
                     if step_id in reset and step.status not in FAILED_STATUSES],
     }
+
+
+class Frontier:
+    """The ready and running steps of a run, kept up to date event by event.
+
+    ``ready_steps`` and ``next_steps`` walk every step; a driver that decides after each
+    event would make a run quadratic in its size. A Frontier costs O(steps) once, then
+    O(dependents) per event. ``update`` must see every event right after it is applied.
+    """
+
+    __slots__ = ("_state", "_rank", "_dependents", "_waiting", "_ready", "running")
+
+    def __init__(self, state: RunState, scheduler: Scheduler):
+        self._rank = scheduler.priority
+        self.rebuild(state)
+
+    def rebuild(self, state: RunState) -> None:
+        self._state = state
+        self._dependents: dict[str, list[str]] = {step_id: [] for step_id in state.steps}
+        self._waiting: dict[str, int] = {}
+        self.running: set[str] = set()
+        ready = []
+        for step in state.steps.values():
+            deps = {dep for dep in step.depends_on if dep in state.steps}
+            for dep in deps:
+                self._dependents[dep].append(step.id)
+            self._waiting[step.id] = sum(state.steps[dep].status not in DONE_STATUSES
+                                         for dep in deps)
+            if step.status == "running":
+                self.running.add(step.id)
+            elif step.status == "pending" and self._waiting[step.id] == 0:
+                ready.append(step.id)
+        self._ready = sorted(ready, key=self._key)
+
+    def _key(self, step_id: str) -> tuple[int, str]:
+        try:
+            return self._rank(step_id), step_id
+        except KeyError:  # a step the scheduler was not built with (added on resume)
+            return 1 << 30, step_id
+
+    def ready(self) -> list[str]:
+        """Pending steps whose dependencies are done, most urgent first."""
+        return list(self._ready)
+
+    def _add_ready(self, step_id: str) -> None:
+        key = self._key(step_id)
+        index = bisect.bisect_left(self._ready, key, key=self._key)
+        if index == len(self._ready) or self._ready[index] != step_id:
+            self._ready.insert(index, step_id)
+
+    def _drop_ready(self, step_id: str) -> None:
+        index = bisect.bisect_left(self._ready, self._key(step_id), key=self._key)
+        if index < len(self._ready) and self._ready[index] == step_id:
+            del self._ready[index]
+
+    def update(self, event: dict, state: RunState) -> None:
+        """Account for ``event``, just applied to ``state``."""
+        kind = event.get("type")
+        if kind == "step_started":
+            self._drop_ready(event["step"])
+            self.running.add(event["step"])
+        elif kind == "step_finished":
+            step = state.steps[event["step"]]
+            self.running.discard(step.id)
+            if step.status == "pending":  # a retry
+                if self._waiting.get(step.id, 0) == 0:
+                    self._add_ready(step.id)
+            elif step.status in DONE_STATUSES:
+                for child in self._dependents.get(step.id, ()):
+                    self._waiting[child] -= 1
+                    if self._waiting[child] == 0 and state.steps[child].status == "pending":
+                        self._add_ready(child)
+        elif kind in ("run_started", "run_resumed", "run_interrupted") or state is not self._state:
+            self.rebuild(state)

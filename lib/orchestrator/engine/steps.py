@@ -12,8 +12,7 @@ __all__ = ["phase_hash", "step_spec", "step_specs", "plan_hash"]
 
 def phase_hash(phase: Phase) -> str:
     """A digest of what a phase asks for; its line number is not part of it."""
-    data = phase.to_dict()
-    data.pop("line", None)
+    data = phase.hash_data()
     encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
 

@@ -145,7 +145,9 @@ class AgentExecution:
                     message += "; missing: " + ", ".join(missing)
                 return self._finish(Outcome("failed", message, missing_files=missing))
         self.checks = StepExecution(
-            phase=dataclasses.replace(self.phase, run=[]), attempt=self.attempt,
+            phase=dataclasses.replace(self.phase, run=[], scripts=[
+                script for script in self.phase.scripts if script.field != "run"]),
+            attempt=self.attempt,
             root=self.root, env=self.env, log_path=None, redactor=None, timeout_s=None,
             blast_radius_command=self.blast_radius_command, watchdog=self.watchdog, now=now,
             log=self.log)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..plan.model import Phase
 
-__all__ = ["CheckResult", "file_checks", "dependency_checks", "check_commands",
+__all__ = ["CheckResult", "Command", "file_checks", "dependency_checks", "check_commands",
+           "run_commands",
            "parse_dependency_entry", "DEFAULT_MANIFESTS"]
 
 DEFAULT_MANIFESTS = ("Cargo.toml", "package.json", "pyproject.toml", "requirements.txt",
@@ -90,10 +91,38 @@ def dependency_checks(phase: Phase, root: Path) -> list[CheckResult]:
     return results
 
 
-def check_commands(phase: Phase, blast_radius_command: str | None) -> list[tuple[str, str]]:
-    """The commands that must exit 0: verify lines, then the blast-radius tests."""
-    commands = [(f"verify: {command.splitlines()[0]}", command) for command in phase.verify]
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A script the engine runs for a step, and where in the plan it came from."""
+
+    field: str  # "run", "verify" or "blast_radius"
+    script: str  # run as one bash script (set -e, pipefail, stdin closed)
+    line: int | None  # plan line of the script's first line (None: from the config)
+
+    @property
+    def label(self) -> str:
+        """How the step log and error messages name it."""
+        first = next((text.strip() for text in self.script.splitlines() if text.strip()), "")
+        where = f" (plan line {self.line})" if self.line else ""
+        if self.field == "blast_radius":
+            return f"blast radius: {first}"
+        return f"{self.field}{where}: {first}"
+
+    def to_dict(self) -> dict:
+        return {"field": self.field, "line": self.line, "script": self.script}
+
+
+def run_commands(phase: Phase) -> list[Command]:
+    """The phase's Run blocks, in plan order."""
+    return [Command("run", script.text, script.line) for script in phase.scripts
+            if script.field == "run"]
+
+
+def check_commands(phase: Phase, blast_radius_command: str | None) -> list[Command]:
+    """The commands that must exit 0: Verify/Checkpoint blocks, then the blast-radius tests."""
+    commands = [Command("verify", script.text, script.line) for script in phase.scripts
+                if script.field == "verify"]
     if phase.blast_radius and blast_radius_command:
         command = blast_radius_command.replace("{pattern}", shlex.quote(phase.blast_radius))
-        commands.append((f"blast radius {phase.blast_radius}", command))
+        commands.append(Command("blast_radius", command, None))
     return commands

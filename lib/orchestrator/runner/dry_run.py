@@ -6,12 +6,15 @@ from ..analysis import analyze_plan
 from ..engine.steps import step_specs
 from ..plan.model import Plan
 from ..scheduler import simulate
+from .checks import check_commands, run_commands
 
 __all__ = ["dry_run_schedule"]
 
 
-def dry_run_schedule(plan: Plan, jobs: int, default_timeout_s: int | None) -> dict:
-    """Every step in the order a run with ``jobs`` slots would start it (by estimates)."""
+def dry_run_schedule(plan: Plan, jobs: int, default_timeout_s: int | None,
+                     blast_radius_command: str | None = None) -> dict:
+    """Every step in the order a run with ``jobs`` slots would start it (by estimates),
+    with every command the engine would run for it, exactly, and where it came from."""
     analysis = analyze_plan(plan)
     simulation = simulate(plan.ids, plan.dependencies(), analysis.durations, jobs)
     wave_of = {step: index + 1 for index, wave in enumerate(analysis.waves) for step in wave}
@@ -29,14 +32,17 @@ def dry_run_schedule(plan: Plan, jobs: int, default_timeout_s: int | None) -> di
             "wave": wave_of[step_id],
             "start": round(simulation.starts[step_id], 4),
             "timeout_s": specs[step_id]["timeout_s"],
-            "run": list(phase.run),
-            "checks": len(phase.files) + len(phase.verify) + len(phase.dependencies_to_add),
+            "commands": [command.to_dict() for command in
+                         run_commands(phase) + check_commands(phase, blast_radius_command)],
+            "checks": len(phase.files) + len(phase.dependencies_to_add),
         })
     return {
         "schema": "orchestrate/dry-run@1",
         "plan": plan.path,
         "jobs": jobs,
         "steps": steps,
+        "deferred": [{"id": phase.id, "title": phase.title, "line": phase.line}
+                     for phase in getattr(plan, "deferred", [])],
         "waves": analysis.waves,
         "critical_path": analysis.critical_path,
         "makespan": round(simulation.makespan, 4),
@@ -52,12 +58,20 @@ def dry_run_text(schedule: dict) -> str:
         after = ", ".join(step["depends_on"]) or "-"
         lines.append(f"{number:3}. {step['id'].ljust(width)}  {step['kind']:<7}  "
                      f"after {after:<12} {step['title']}")
-        for command in step["run"]:
-            lines.append(f"{'':{width + 8}}$ {command.splitlines()[0]}")
+        for command in step["commands"]:
+            where = f", plan line {command['line']}" if command["line"] else ", from the config"
+            lines.append(f"{'':{width + 7}}{command['field']} (phase {step['id']}{where}):")
+            lines += [f"{'':{width + 9}}{text}" for text in command["script"].splitlines()]
     unit = schedule["unit"]
     lines += ["", f"Critical path: {' -> '.join(schedule['critical_path'])}; estimated "
                   f"{schedule['makespan']:g} {unit} with {schedule['jobs']} jobs."]
     agents = [s["id"] for s in schedule["steps"] if s["kind"] == "agent"]
     if agents:
         lines.append(f"Agent steps (no Run block): {', '.join(agents)}.")
+    count = sum(len(s["commands"]) for s in schedule["steps"])
+    lines.append(f"Commands the engine would run: {count} (only fenced blocks under Run, "
+                 "Verify or Checkpoint, and the configured blast-radius tests).")
+    if schedule["deferred"]:
+        lines.append("Deferred, never run: " + ", ".join(
+            f"{d['id']} (line {d['line']})" for d in schedule["deferred"]) + ".")
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..plan.model import Phase
 from . import checks, procs
-from .watched import OutputLog, WatchedProcess, spawn_script
+from .watched import OutputLog, WatchedProcess, failed_line, spawn_script
 
 __all__ = ["Outcome", "StepExecution"]
 
@@ -56,13 +56,12 @@ class StepExecution:
         self.deadline = now + timeout_s if timeout_s else None
         self.timeout_s = timeout_s
         self.blast_radius_command = blast_radius_command
-        self.queue: list[tuple[str, str]] = [("run", "\n".join(phase.run))] if phase.run else []
+        self.queue: list[checks.Command] = checks.run_commands(phase)
         self.checks_queued = False
         self.results: list[checks.CheckResult] = []
         self.outcome: Outcome | None = None
         self.process: WatchedProcess | None = None
-        self.label = ""
-        self.current_script = ""
+        self.current: checks.Command | None = None
         self.log = log if log is not None else OutputLog(log_path, redactor)
 
     def start(self) -> None:
@@ -77,11 +76,14 @@ class StepExecution:
     def read_output(self) -> bool:
         return self.process.read_output() if self.process is not None else False
 
-    def _launch(self, label: str, script: str) -> None:
-        self.label = label
-        self.current_script = script
-        self.log.begin(script if label == "run" else label)
-        self.process = spawn_script(script, cwd=str(self.root), env=self.env,
+    @property
+    def label(self) -> str:
+        return self.current.label if self.current is not None else ""
+
+    def _launch(self, command: checks.Command) -> None:
+        self.current = command
+        self.log.begin(command.label)
+        self.process = spawn_script(command.script, cwd=str(self.root), env=self.env,
                                     watchdog=self.watchdog, log=self.log)
 
     def poll(self, now: float) -> Outcome | None:
@@ -99,21 +101,37 @@ class StepExecution:
             return None
         returncode = self.process.finish()
         self.process = None
-        if self.label == "run":
+        command = self.current
+        if command.field == "run":
             if returncode != 0:
-                return self._fail(f"Run block exited with status {returncode}")
-            failed = self._queue_checks()
-            if failed:
-                return failed
+                return self._fail(f"Run block{self._where(command)} exited with status "
+                                  f"{returncode}{self._failing_line(command)}")
         else:
             ok = returncode == 0
             self.results.append(checks.CheckResult(
-                self.label, ok, "" if ok else f"exit status {returncode}"))
+                command.label, ok, "" if ok else f"exit status {returncode}"))
             if not ok:
-                outcome = self._fail(f"check failed: {self.label} (exit status {returncode})")
-                outcome.failed_command = self.current_script
+                outcome = self._fail(f"check failed: {command.label} (exit status "
+                                     f"{returncode}){self._failing_line(command)}")
+                outcome.failed_command = command.script
                 return outcome
         return self._next()
+
+    @staticmethod
+    def _where(command: checks.Command) -> str:
+        return f" at plan line {command.line}" if command.line else ""
+
+    def _failing_line(self, command: checks.Command) -> str:
+        """``; failed at plan line 14: make test`` when bash said which command ended it."""
+        self.log.flush()
+        found = failed_line(self.log.tail())
+        if found is None:
+            return ""
+        line, _, text = found
+        lines = command.script.splitlines()
+        source = lines[line - 1].strip() if 0 < line <= len(lines) else text
+        where = f"plan line {command.line + line - 1}" if command.line else f"line {line}"
+        return f"; failed at {where}: {source[:200]}"
 
     def _queue_checks(self) -> Outcome | None:
         """In-process checks now; check commands queued. A failure ends the attempt."""
@@ -136,8 +154,7 @@ class StepExecution:
             if failed:
                 return failed
         if self.queue:
-            label, script = self.queue.pop(0)
-            self._launch(label, script)
+            self._launch(self.queue.pop(0))
             return None
         self.outcome = Outcome("completed", None, self._check_dicts())
         self._close()
@@ -146,7 +163,8 @@ class StepExecution:
     def _fail(self, error: str) -> Outcome:
         self.log.flush()
         tail = self.log.tail()
-        last = next((line for line in reversed(tail) if line.strip()), "")
+        last = next((line for line in reversed(tail)
+                     if line.strip() and failed_line([line]) is None), "")
         if last:
             error = f"{error}: {last.strip()[:200]}"
         self.outcome = Outcome("failed", error, self._check_dicts(), tail)

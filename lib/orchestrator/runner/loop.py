@@ -44,6 +44,8 @@ class HeadlessRunner:
         self.backend = backend
         self.errors_dir = errors_dir
         self.exclude = exclude or []
+        self.finished: list[tuple[str, Outcome, float]] = []  # not journalled yet
+        self.frontier: decide.Frontier | None = None
 
     @property
     def state(self):
@@ -52,16 +54,24 @@ class HeadlessRunner:
     def run(self, tick=None) -> str:
         """Run until nothing more can start; return the run's final status.
 
+        Each turn of the loop journals what happened since the last one (steps finished)
+        and what starts now in one batch, one fsync, and only then starts the processes.
         Any exception (Ctrl-C, SIGTERM, a bug) stops every step, is journalled as an
         interruption, and propagates.
         """
+        procs.become_subreaper()
         self.watchdog = procs.Watchdog()
+        self.frontier = decide.Frontier(self.state, self.scheduler)
+        self.recorder.observers.append(self.frontier.update)
         try:
             while True:
-                self._start_ready()
-                if not self.executions:
+                starting = self._commit_turn()
+                for step_id in starting:
+                    self._start(step_id)
+                if not self.executions and not self.finished:
                     return self._close_run()
-                self._wait(self._timeout())
+                if not self.finished:
+                    self._wait(self._timeout())
                 self._advance()
                 if tick is not None:
                     tick(self.state)
@@ -69,13 +79,46 @@ class HeadlessRunner:
             # Ctrl-C, SIGTERM, or a bug: stop the steps and journal it, so the run is
             # resumable and never left looking as if it were still running.
             self._stop_all()
-            reason = None if isinstance(stop, KeyboardInterrupt) else \
-                f"{type(stop).__name__}: {stop}"
-            self.recorder.record("run_interrupted", **({"reason": reason} if reason else {}))
+            if self.recorder.broken is None:
+                reason = None if isinstance(stop, KeyboardInterrupt) else \
+                    f"{type(stop).__name__}: {stop}"
+                self.recorder.record("run_interrupted",
+                                     **({"reason": reason} if reason else {}))
             raise
         finally:
             self._stop_all()
             self.watchdog.close()
+            if self.frontier.update in self.recorder.observers:
+                self.recorder.observers.remove(self.frontier.update)
+
+    def _commit_turn(self) -> list[str]:
+        """Journal the finished steps and the starts they allow, together; return the
+        steps to start now."""
+        finished, self.finished = self.finished, []
+        with self.recorder.batch():
+            for step_id, outcome, duration_s in finished:
+                self.recorder.record("step_finished", **finish_payload(step_id, outcome,
+                                                                       duration_s))
+            starting = decide.next_steps(self.state, self.scheduler, self.state.jobs,
+                                         conflicts=self._conflicts, may_start=self._may_start,
+                                         frontier=self.frontier)
+            # A step retried at once starts in a batch of its own, so that the reports of
+            # its failed attempt see the step as that event left it.
+            again = {step_id for step_id, _, _ in finished} & set(starting)
+            if not again:
+                self._record_starts(starting)
+        if again:
+            with self.recorder.batch():
+                self._record_starts(starting)
+        for step_id, _, _ in finished:
+            step = self.state.steps[step_id]
+            if step.status in ("failed", "timeout") and step.kind == "agent" and self.errors_dir:
+                self._report_failure(step)
+        return starting
+
+    def _record_starts(self, starting: list[str]) -> None:
+        for step_id in starting:
+            self.recorder.record("step_started", step=step_id)
 
     def _close_run(self) -> str:
         held = self._held_steps()
@@ -116,20 +159,16 @@ class HeadlessRunner:
         phase = self.phases.get(step_id)
         return list(phase.files) if phase else []
 
-    def _start_ready(self) -> None:
-        jobs = self.state.jobs
-        for step_id in decide.next_steps(self.state, self.scheduler, jobs,
-                                         conflicts=self._conflicts, may_start=self._may_start):
-            self._start(step_id)
-
     def _env(self, step_id: str, attempt: int) -> dict[str, str]:
-        return dict(os.environ, ORCHESTRATE_RUN=self.state.name, ORCHESTRATE_STEP=step_id,
-                    ORCHESTRATE_ATTEMPT=str(attempt), ORCHESTRATE_PROJECT_ROOT=str(self.root))
+        env = dict(os.environ, ORCHESTRATE_RUN=self.state.name, ORCHESTRATE_STEP=step_id,
+                   ORCHESTRATE_ATTEMPT=str(attempt), ORCHESTRATE_PROJECT_ROOT=str(self.root))
+        env[procs.TOKEN_ENV] = self.watchdog.step_token(step_id, attempt)
+        return env
 
     def _start(self, step_id: str) -> None:
+        """Start the process of a step whose start is journalled."""
         step = self.state.steps[step_id]
-        state = self.recorder.record("step_started", step=step_id)
-        attempt = state.steps[step_id].attempts
+        attempt = step.attempts
         phase = self.phases.get(step_id)
         if phase is None:
             self._finish(step_id, Outcome("failed", f"phase {step_id} is not in the plan",
@@ -213,26 +252,8 @@ class HeadlessRunner:
                 self._finish(step_id, outcome, now - execution.started_at)
 
     def _finish(self, step_id: str, outcome: Outcome, duration_s: float) -> None:
-        payload = {"step": step_id, "outcome": outcome.outcome, "duration_s": round(duration_s, 3)}
-        if outcome.error:
-            payload["error"] = outcome.error
-        if outcome.checks:
-            payload["checks"] = outcome.checks
-        if outcome.tail:
-            payload["tail"] = outcome.tail[-10:]
-        if outcome.permanent:
-            payload["permanent"] = True
-        if outcome.cost_usd:
-            payload["cost_usd"] = round(outcome.cost_usd, 6)
-        if outcome.note:
-            payload["note"] = outcome.note
-        details = outcome.details()
-        if details:
-            payload["details"] = details
-        state = self.recorder.record("step_finished", **payload)
-        step = state.steps[step_id]
-        if step.status in ("failed", "timeout") and step.kind == "agent" and self.errors_dir:
-            self._report_failure(step)
+        """An attempt is over; it is journalled at the start of the next turn."""
+        self.finished.append((step_id, outcome, duration_s))
 
     def _report_failure(self, step) -> None:
         """The final failure of an agent step, kept for later runs of the same plan."""
@@ -254,3 +275,24 @@ class HeadlessRunner:
         for execution in self.executions.values():
             execution.kill()
         self.executions.clear()
+
+
+def finish_payload(step_id: str, outcome: Outcome, duration_s: float) -> dict:
+    """The ``step_finished`` event of an attempt's outcome."""
+    payload = {"step": step_id, "outcome": outcome.outcome, "duration_s": round(duration_s, 3)}
+    if outcome.error:
+        payload["error"] = outcome.error
+    if outcome.checks:
+        payload["checks"] = outcome.checks
+    if outcome.tail:
+        payload["tail"] = outcome.tail[-10:]
+    if outcome.permanent:
+        payload["permanent"] = True
+    if outcome.cost_usd:
+        payload["cost_usd"] = round(outcome.cost_usd, 6)
+    if outcome.note:
+        payload["note"] = outcome.note
+    details = outcome.details()
+    if details:
+        payload["details"] = details
+    return payload

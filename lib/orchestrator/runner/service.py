@@ -15,11 +15,12 @@ from ..engine.recorder import Recorder
 from ..engine.state import RunState
 from ..engine.steps import plan_hash, step_specs
 from ..errors import OrchestrateError
-from ..plan import load_plan, parse_plan
+from ..plan import parse_plan
 from ..plan.model import Plan
 from ..plan.source import read_plan_text
 from ..redact import Redactor
 from ..store import FileRunStore, RunNotFound, list_runs, paths
+from ..store.naming import plan_key, run_name_for_plan
 from ..store.snapshot import write_atomic
 from .loop import HeadlessRunner
 from .reports import RunReports
@@ -77,7 +78,7 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
     config = load_config(root).with_overrides(jobs=jobs, max_cost_usd=max_cost,
                                               agent_cmd=agent_cmd)
     backend = make_backend(config.agent_cmd, config.claude_command)  # bad template: exit 2
-    name = paths.run_name(Path(plan_path).stem)
+    name = run_name_for_plan(runs_dir, plan_path)
     redactor = Redactor()
     store = FileRunStore(runs_dir, name, redactor=redactor)
     notes = [str(w) for w in warnings]
@@ -93,7 +94,7 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
         reports = RunReports(store, root, name, plan_path, redactor)
         recorder.listeners += [reports, progress.event]
         recorder.start(
-            name=name, plan_path=str(Path(plan_path).resolve()), plan_format=plan.format,
+            name=name, plan_path=plan_key(plan_path), plan_format=plan.format,
             plan_hash=plan_hash(plan), project_root=str(root), jobs=config.jobs,
             max_cost_usd=config.max_cost_usd,
             steps=step_specs(plan, config.command_attempts, config.agent_attempts,
@@ -125,22 +126,28 @@ def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list
 
 
 def _keep_plan_copy(store, plan_text: str, redactor) -> None:
-    """The plan as it was at the start, for a resume after the file moved or vanished."""
+    """The plan as of the latest start or resume, for a resume after the file moved or
+    vanished."""
     if store.run_dir is not None:
         write_atomic(store.run_dir / "plan.md", redactor.redact(plan_text).encode("utf-8"))
 
 
-def _plan_for_resume(state: RunState, store, notes: list[str]) -> Plan:
+def _plan_for_resume(state: RunState, store, notes: list[str], redactor) -> Plan:
+    """The plan file as it is now (its copy is refreshed), else the copy taken at the
+    latest start or resume, saying so."""
     path = Path(state.plan_path)
     if path.exists():
-        plan, warnings = load_plan(str(path), state.plan_format)
+        text = read_plan_text(str(path))
+        plan, warnings = parse_plan(text, str(path), state.plan_format)
         notes += [str(w) for w in warnings]
+        _keep_plan_copy(store, text, redactor)
         return plan
     copy = store.run_dir / "plan.md" if store.run_dir else None
     if copy is None or not copy.exists():
         raise OrchestrateError(f"the plan of run {state.name} is gone: {path} does not exist")
-    notes.append(f"{path} no longer exists; using the copy taken when the run began")
-    plan, _ = load_plan(str(copy), state.plan_format)
+    notes.append(f"{path} no longer exists; using the copy of the plan taken at the run's "
+                 f"latest start or resume ({copy})")
+    plan, _ = parse_plan(read_plan_text(str(copy)), str(copy), state.plan_format)
     return plan
 
 
@@ -162,7 +169,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         loaded = store.load(repair=True)
         notes += loaded.warnings
         state = loaded.state
-        plan = _plan_for_resume(state, store, notes)
+        plan = _plan_for_resume(state, store, notes, redactor)
         config = load_config(root).with_overrides(jobs=jobs, agent_cmd=agent_cmd)
         backend = make_backend(config.agent_cmd, config.claude_command)
         specs = step_specs(plan, config.command_attempts, config.agent_attempts,
@@ -175,7 +182,8 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         reports = RunReports(store, root, state.name, state.plan_path, redactor)
         recorder.listeners += [reports, progress.event]
         payload = {key: changes[key] for key in
-                   ("added", "removed", "changed", "updated", "reset", "order", "skipped",
+                   ("added", "removed", "changed", "stale", "updated", "reset", "order",
+                    "skipped",
                     "retried", "pending")}
         if jobs is not None:
             payload["jobs"] = jobs
@@ -194,6 +202,8 @@ def _resume_summary(changes: dict) -> str:
             f"pending {ids('pending')}")
     if changes["changed"]:
         text += f"; changed since the run began (will run again): {ids('changed')}"
+    if changes["stale"]:
+        text += f"; depend on a changed phase (will run again): {ids('stale')}"
     if changes["added"]:
         text += "; new phases: " + ", ".join(spec["id"] for spec in changes["added"])
     if changes["removed"]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..engine.state import SCHEMA_VERSION, RunState, StateError, apply
 from ..redact import Redactor
+from .bounds import bound_event
 from .errors import (
     InvalidRunName,
     RunExists,
@@ -134,7 +135,7 @@ class RunStore(ABC):
         """
         if self.exists():
             raise RunExists(self.name)
-        event = self.redactor.redact_data(first_event)
+        event = self.prepare(first_event)
         if event.get("type") != "run_started":
             raise ValueError(f"a run starts with run_started, not {event.get('type')!r}")
         state = apply(None, event)  # raises before anything is written
@@ -142,14 +143,24 @@ class RunStore(ABC):
         self._snapshot_write(encode_snapshot(state.to_dict()))
         return state
 
+    def prepare(self, event: dict) -> dict:
+        """``event`` as the store keeps it: redacted, every text in it bounded."""
+        return bound_event(self.redactor.redact_data(event))
+
     def append(self, event: dict) -> dict:
         """Record one event durably (fsynced before this returns); return it as stored,
-        that is redacted, for the caller to apply."""
-        stored = self.redactor.redact_data(event)
+        that is redacted and bounded, for the caller to apply."""
+        stored = self.prepare(event)
+        self.append_prepared([stored])
+        return stored
+
+    def append_prepared(self, events: list[dict]) -> None:
+        """Journal events already passed through ``prepare``: one write, one fsync."""
+        if not events:
+            return
         if not self.exists():
             raise RunNotFound(self.name, self.known_runs())
-        self._journal_write(encode_event(stored), new=False)
-        return stored
+        self._journal_write(b"".join(encode_event(event) for event in events), new=False)
 
     def save_snapshot(self, state: RunState, *, redact: bool = True) -> None:
         """Write the snapshot. ``redact=False`` is for states built only from events that
