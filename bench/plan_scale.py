@@ -72,9 +72,9 @@ def time_process(argv: list[str], runs: int) -> list[float]:
 
 
 def measure(phases: int, runs: int) -> dict:
-    from orchestrator.analysis import analyze_plan
+    from orchestrator.engine.scheduler import simulate
     from orchestrator.plan import parse_plan
-    from orchestrator.scheduler import simulate
+    from orchestrator.plan.analysis import analyze_plan
 
     text = generate_plan(phases)
     start = time.perf_counter()

@@ -2,10 +2,10 @@
 """Benchmark: dynamic critical-path-first scheduling against wave-by-wave, on random DAGs.
 
 Every DAG (20-150 nodes, Pareto durations, one of several densities) is scheduled at 2, 4 and
-8 jobs by `orchestrator.scheduler.simulate` and `simulate_waves`, and each makespan is divided
-by `lower_bound` = max(critical path, work / jobs); 1.00 is optimal. With --check, exits 1 when
-dynamic's overall mean ratio exceeds 1.05 (DESIGN section 7). The numbers depend only on the
-seed.
+8 jobs by `orchestrator.engine.scheduler.simulate` and `simulate_waves`, and each makespan
+is divided by `lower_bound` = max(critical path, work / jobs); 1.00 is optimal. With
+--check, exits 1 when dynamic's overall mean ratio exceeds 1.05 (DESIGN section 7). The
+numbers depend only on the seed.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def random_dag(rng: random.Random, mean_deps: float) -> tuple[list[str], dict, d
 
 
 def measure(dags: int, seed: int) -> list[Sample]:
-    from orchestrator.scheduler import lower_bound, simulate, simulate_waves
+    from orchestrator.engine.scheduler import lower_bound, simulate, simulate_waves
 
     rng = random.Random(seed)
     names = list(DENSITIES)

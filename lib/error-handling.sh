@@ -7,7 +7,7 @@
 #   suggest_recovery "$stderr_text"               # what the user should do
 #   format_error_report "$stderr_text" "phase 2"  # a multi-line report, secrets redacted
 #
-# The classification rules live once, in Python (lib/orchestrator/failures.py); error text is
+# The classification rules live once, in Python (lib/orchestrator/engine/failures.py); error text is
 # always passed to the CLI as one argument after `--`, never evaluated.
 
 # shellcheck source=lib/orchestrate-common.sh

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from orchestrator.cli import main
+from orchestrator.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ORCHESTRATE_SHARED_DIR", REPO.parent / "shared"))

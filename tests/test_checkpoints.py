@@ -1,4 +1,4 @@
-"""Named checkpoints: the core in orchestrator.checkpoints and `orchestrate checkpoint`."""
+"""Named checkpoints: the core in orchestrator.store.checkpoints and `orchestrate checkpoint`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import threading
 
 import pytest
-from orchestrator.checkpoints import (
+from orchestrator.store.checkpoints import (
     SCHEMA,
     CheckpointCorrupt,
     CheckpointError,

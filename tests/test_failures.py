@@ -1,4 +1,5 @@
-"""orchestrator.failures: classify_error, Backoff, format_error_report, and `orchestrate error`."""
+"""orchestrator.engine.failures: classify_error, Backoff, format_error_report and the
+`orchestrate error` command."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import random
 import sys
 
 import pytest
-from orchestrator.failures import (
+from orchestrator.engine.failures import (
     CATEGORIES,
     Backoff,
     Classification,

@@ -6,11 +6,11 @@ import contextlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from orchestrator.analysis import analyze_plan
 from orchestrator.errors import OrchestrateError
 from orchestrator.plan import parse_plan
+from orchestrator.plan.analysis import analyze_plan
+from orchestrator.plan.check import check_plan
 from orchestrator.plan.source import decode_plan_bytes
-from orchestrator.plan_check import check_plan
 from orchestrator.render.mermaid import flowchart
 
 IDS = st.sampled_from(["1", "2", "2a", "3", "FINAL", "0", "x", "", "1.5", "99", "-", "Phase"])

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from orchestrator import graph
+from orchestrator.plan import graph
 
 DIAMOND = (["1", "2", "3", "4"], {"2": ["1"], "3": ["1"], "4": ["2", "3"]})
 

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_version_imports_nothing_heavy():
     code = (
-        "import sys; from orchestrator.cli import main; main(['--version']); "
+        "import sys; from orchestrator.cli.main import main; main(['--version']); "
         "print(' '.join(sorted(m for m in ('argparse', 'json', 'markdown_it', 'orchestrator.plan')"
         " if m in sys.modules)))"
     )

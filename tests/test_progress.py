@@ -8,12 +8,7 @@ import sys
 
 import pytest
 from orchestrator.engine.state import replay
-from orchestrator.progress import (
-    LiveProgress,
-    PlainProgress,
-    QuietProgress,
-    make_progress,
-)
+from orchestrator.render.progress import LiveProgress, PlainProgress, QuietProgress, make_progress
 
 from .run_scenarios import T, begin, end, first_segment, full_run, started, walk
 
@@ -167,7 +162,7 @@ def test_live_progress_tick_is_throttled():
 
 
 def test_importing_progress_does_not_import_rich():
-    code = "import sys, orchestrator.progress; print('rich' in sys.modules)"
+    code = "import sys, orchestrator.render.progress; print('rich' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"

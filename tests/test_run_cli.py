@@ -246,7 +246,7 @@ def test_usage_errors(cli, project):
 
 def test_an_unexpected_error_in_the_loop_is_journalled_and_the_run_resumable(
         cli, project, monkeypatch, capsys):
-    from orchestrator.runner import loop
+    from orchestrator.drivers import headless as loop
 
     write(project / "boom.md", shell_phase("1", "true") + shell_phase("2", "true", "1"))
     original = loop.HeadlessRunner._advance

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from orchestrator.scheduler import Scheduler, lower_bound, simulate, simulate_waves
+from orchestrator.engine.scheduler import Scheduler, lower_bound, simulate, simulate_waves
 
 from tests.test_graph import dags
 

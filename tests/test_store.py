@@ -426,14 +426,14 @@ def test_read_journal(runs):
 FILL_THE_DISK = """
 import resource, signal, sys
 from pathlib import Path
-from orchestrator.store import Journal
+from orchestrator.store.journal import Journal, encode_event
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, like ENOSPC
 old, new = Path(sys.argv[1]), Path(sys.argv[2])
 hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
 for path, limit in ((old, old.stat().st_size + 10), (new, 10)):
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
     try:
-        Journal(path).append({"type": "note", "text": "y" * 100})
+        Journal(path).append_line(encode_event({"type": "note", "text": "y" * 100}))
     except OSError as exc:
         print(type(exc).__name__)
 """

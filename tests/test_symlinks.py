@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from orchestrator.drivers.watched import OutputLog
 from orchestrator.redact import Redactor
 from orchestrator.render.debug_log import DebugLog, read_template
-from orchestrator.runner.watched import OutputLog
 from orchestrator.store import RunLock, RunLocked, StateChanged, UnsafePath, safefs
-from orchestrator.store.journal import Journal
-from orchestrator.store.snapshot import write_snapshot
+from orchestrator.store.journal import Journal, encode_event
+from orchestrator.store.snapshot import encode_snapshot, write_atomic
 
 from tests.run_helpers import journal, run_dir, runner_env, shell_phase, start_runner, write
 
@@ -213,7 +213,7 @@ def test_a_planted_link_is_refused_and_nothing_outside_changes(case, seed, tmp_p
 # Each writer on its own: a link at the file, a dangling one, a link to its folder.
 
 def _journal(path: Path) -> None:
-    Journal(path).append({"type": "note", "text": "x"})
+    Journal(path).append_line(encode_event({"type": "note", "text": "x"}))
 
 
 def _lock(path: Path) -> None:
@@ -222,7 +222,7 @@ def _lock(path: Path) -> None:
 
 WRITERS = {
     "write_atomic": lambda path: safefs.write_atomic(path, b"x"),
-    "snapshot": lambda path: write_snapshot(path, {"schema": 1}),
+    "snapshot": lambda path: write_atomic(path, encode_snapshot({"schema": 1})),
     "append": lambda path: os.close(safefs.open_for_append(path)),
     "write": lambda path: os.close(safefs.open_for_write(path)),
     "debug log": lambda path: DebugLog(path).start("# log\n"),
@@ -291,12 +291,12 @@ def _replace(path: Path) -> None:
 def test_the_journal_refuses_to_append_to_a_file_it_did_not_leave_so(tmp_path, change, word):
     path = tmp_path / "journal.jsonl"
     mine = Journal(path)
-    mine.append({"type": "note", "text": "first"})
+    mine.append_line(encode_event({"type": "note", "text": "first"}))
     change(path)
     before = path.read_bytes() if path.exists() else None
     for _ in range(2):  # and it keeps refusing
         with pytest.raises(StateChanged, match=word) as refused:
-            mine.append({"type": "note", "text": "mine"})
+            mine.append_line(encode_event({"type": "note", "text": "mine"}))
         assert refused.value.exit_code == 2 and str(path) in str(refused.value)
         assert (path.read_bytes() if path.exists() else None) == before
     mine.close()

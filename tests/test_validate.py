@@ -169,7 +169,7 @@ def test_warnings_exit_zero(cli, write_plan):
 
 
 def test_debug_shows_the_traceback(write_plan):
-    from orchestrator.cli import main
+    from orchestrator.cli.main import main
     from orchestrator.errors import PlanInvalid
 
     with pytest.raises(PlanInvalid):

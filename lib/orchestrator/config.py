@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .errors import OrchestrateError
-from .jsonio import JSONTooDeep, loads_bounded
+from orchestrator.errors import OrchestrateError
+from orchestrator.jsonio import JSONTooDeep, loads_bounded
 
 __all__ = ["Config", "ConfigError", "load_config", "config_path"]
 

@@ -10,7 +10,7 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
-from ..config import ConfigError
+from orchestrator.config import ConfigError
 
 __all__ = ["AgentRequest", "AgentReply", "ClaudeBackend", "TemplateBackend", "make_backend"]
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import OrchestrateError
+from orchestrator.errors import OrchestrateError
 
 __all__ = ["AgentDefinition", "AgentDefinitionError", "BUNDLE_DIR", "SOURCES", "find_agent",
            "load_agent", "parse_agent"]

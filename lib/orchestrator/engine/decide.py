@@ -7,8 +7,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
-from ..scheduler import Scheduler
-from .state import DONE_STATUSES, FAILED_STATUSES, RunState
+from orchestrator.engine.scheduler import Scheduler
+from orchestrator.engine.state import DONE_STATUSES, FAILED_STATUSES, RunState
 
 __all__ = ["Frontier", "ready_steps", "next_steps", "final_status", "resume_changes",
            "scheduler_for"]

@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 
-from .state import SCHEMA_VERSION, RunState, apply
+from orchestrator.engine.state import SCHEMA_VERSION, RunState, apply
 
 __all__ = ["Recorder", "RecorderBroken"]
 

@@ -33,6 +33,8 @@ FAILED_STATUSES = frozenset({"failed", "timeout"})
 class StateError(ValueError):
     """An event that does not fit the state it is applied to (a corrupt or foreign journal)."""
 
+    index: int | None = None  # set by replay: which event
+
 
 @dataclass(slots=True)
 class StepState:
@@ -284,10 +286,15 @@ def _resume(state: RunState, event: dict) -> None:
 
 
 def replay(events: list[dict]) -> RunState:
-    """Rebuild a run's state from its whole journal."""
+    """Rebuild a run's state from its whole journal. A StateError names the position of
+    the event that does not fit in ``index`` (0-based)."""
     state = None
-    for event in events:
-        state = apply(state, event)
+    for index, event in enumerate(events):
+        try:
+            state = apply(state, event)
+        except StateError as problem:
+            problem.index = index
+            raise
     if state is None:
         raise StateError("journal is empty")
     return state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..plan.model import Phase, Plan
+from orchestrator.plan.model import Phase, Plan
 
 __all__ = ["phase_hash", "step_spec", "step_specs", "plan_hash"]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..errors import Diagnostic, PlanInvalid
-from .model import FORMATS, PHASE_TYPES, ParallelGroup, Phase, Plan, Script
-from .readers import parse_plan_text
-from .source import read_plan_text
-from .validate import validate_plan
+from orchestrator.errors import Diagnostic, PlanInvalid
+from orchestrator.plan.model import FORMATS, PHASE_TYPES, ParallelGroup, Phase, Plan, Script
+from orchestrator.plan.readers import parse_plan_text
+from orchestrator.plan.source import read_plan_text
+from orchestrator.plan.validate import validate_plan
 
 __all__ = [
     "FORMATS",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..errors import Diagnostic, PlanError
-from . import fields
-from .markdown import Block, blocks_from_markdown
-from .model import FORMATS, ParallelGroup, Phase, Plan, Script
+from orchestrator.errors import Diagnostic, PlanError
+from orchestrator.plan import fields
+from orchestrator.plan.markdown import Block, blocks_from_markdown
+from orchestrator.plan.model import FORMATS, ParallelGroup, Phase, Plan, Script
 
 __all__ = ["parse_plan_text", "detect_format"]
 

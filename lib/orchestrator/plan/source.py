@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..errors import PlanError
+from orchestrator.errors import PlanError
 
 __all__ = ["read_plan_text", "decode_plan_bytes", "MAX_PLAN_BYTES"]
 

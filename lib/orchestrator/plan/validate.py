@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import graph
-from ..errors import Diagnostic
-from .model import Plan
+from orchestrator.errors import Diagnostic
+from orchestrator.plan import graph
+from orchestrator.plan.model import Plan
 
 __all__ = ["validate_plan"]
 

@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..engine.state import FAILED_STATUSES, RunState
-from ..store import safefs
-from . import fmt
-from .run_facts import (
+from orchestrator.engine.state import FAILED_STATUSES, RunState
+from orchestrator.render import fmt
+from orchestrator.render.run_facts import (
     attempt_number,
     blocked_by,
     checks_summary,
@@ -27,6 +26,7 @@ from .run_facts import (
     step_label,
     timeout_limit,
 )
+from orchestrator.store import safefs
 
 __all__ = ["DebugLog", "closing_summary", "debug_log_header", "debug_log_path",
            "read_template", "timeline_entry"]

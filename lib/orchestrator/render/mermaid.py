@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..plan.model import Plan
+from orchestrator.plan.model import Plan
 
 __all__ = ["flowchart"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan_check import PlanCheck
+from orchestrator.plan.check import PlanCheck
 
 __all__ = ["validate_text", "waves_text"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..plan.model import Phase
-from . import fmt
+from orchestrator.plan.model import Phase
+from orchestrator.render import fmt
 
 __all__ = ["AttemptFailure", "PromptContext", "render_prompt", "previous_runs_section",
            "retry_section", "REPORT_FORMAT"]

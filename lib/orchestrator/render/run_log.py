@@ -9,9 +9,9 @@ state passed in is the one AFTER the event was applied.
 
 from __future__ import annotations
 
-from ..engine.state import RunState
-from . import fmt
-from .run_facts import (
+from orchestrator.engine.state import RunState
+from orchestrator.render import fmt
+from orchestrator.render.run_facts import (
     attempt_number,
     blocked_by,
     checks_summary,
@@ -21,15 +21,9 @@ from .run_facts import (
     timeout_limit,
 )
 
-__all__ = ["CATEGORIES", "checks_summary", "run_log_line", "run_log_lines"]
+__all__ = ["CATEGORIES", "checks_summary", "run_log_lines"]
 
 CATEGORIES = ("task", "retry", "quality gate", "human review")
-
-
-def run_log_line(event: dict, state: RunState) -> str | None:
-    """The log text for ``event``: one line per category it touches, or None."""
-    lines = run_log_lines(event, state)
-    return "\n".join(lines) if lines else None
 
 
 def run_log_lines(event: dict, state: RunState) -> list[str]:

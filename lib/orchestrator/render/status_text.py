@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from ..engine.state import RunState
-from . import fmt
-from .run_facts import step_duration
+from orchestrator.engine.state import RunState
+from orchestrator.render import fmt
+from orchestrator.render.run_facts import step_duration
 
 __all__ = ["STATUS_SCHEMA", "RUNS_SCHEMA", "runs_dict", "runs_text", "status_dict",
            "status_text"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..engine.state import RunState
-from . import fmt
-from .run_facts import done_count, step_duration
+from orchestrator.engine.state import RunState
+from orchestrator.render import fmt
+from orchestrator.render.run_facts import done_count, step_duration
 
 __all__ = ["gantt", "summary_markdown"]
 

@@ -22,7 +22,7 @@ _EXPORTS = {
     "paths": ("errors_dir", "project_root", "run_name", "runs_dir", "state_root"),
     "runstore": ("LoadedRun", "MemoryRunStore", "MemorySpace", "RunStore", "check_run_name"),
     "safefs": ("UnsafePath",),
-    "snapshot": ("read_snapshot", "write_snapshot"),
+    "snapshot": ("read_snapshot",),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -14,12 +14,12 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..jsonio import JSONTooDeep, loads_bounded
-from ..render.fmt import iso_utc
-from . import safefs
-from .filestore import safe_step_id
-from .paths import run_name
-from .snapshot import write_atomic
+from orchestrator.jsonio import JSONTooDeep, loads_bounded
+from orchestrator.render.fmt import iso_utc
+from orchestrator.store import safefs
+from orchestrator.store.filestore import safe_step_id
+from orchestrator.store.paths import run_name
+from orchestrator.store.snapshot import write_atomic
 
 __all__ = ["ERROR_REPORT_SCHEMA", "write_error_report", "find_error_reports",
            "error_report_summary", "error_report_name"]

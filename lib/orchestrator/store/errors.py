@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import OrchestrateError
+from orchestrator.errors import OrchestrateError
 
 __all__ = ["StateCorrupt", "StateChanged", "SchemaMismatch", "RunLocked", "RunNotFound",
            "RunExists", "InvalidRunName"]

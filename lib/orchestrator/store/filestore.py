@@ -13,17 +13,17 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..engine.state import RunState
-from ..errors import OrchestrateError
-from ..redact import Redactor
-from . import safefs
-from .errors import InvalidRunName, RunExists, StateChanged
-from .journal import Journal, read_journal, truncate_tail
-from .liveness import as_seen
-from .lock import RunLock
-from .paths import errors_dir
-from .runstore import RunStore, check_run_name, replay_journal
-from .snapshot import fsync_dir, read_snapshot
+from orchestrator.engine.state import RunState
+from orchestrator.errors import OrchestrateError
+from orchestrator.redact import Redactor
+from orchestrator.store import safefs
+from orchestrator.store.errors import InvalidRunName, RunExists, StateChanged
+from orchestrator.store.journal import Journal, read_journal, truncate_tail
+from orchestrator.store.liveness import as_seen
+from orchestrator.store.lock import RunLock
+from orchestrator.store.paths import errors_dir
+from orchestrator.store.runstore import RunStore, check_run_name, replay_journal
+from orchestrator.store.snapshot import fsync_dir, read_snapshot
 
 __all__ = ["FileRunStore", "RunInfo", "list_runs", "run_names", "safe_step_id"]
 

@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from . import safefs
-from .errors import StateChanged, StateCorrupt
+from orchestrator.store import safefs
+from orchestrator.store.errors import StateChanged, StateCorrupt
 
 __all__ = ["Journal", "encode_event", "parse_journal", "read_journal", "truncate_tail",
            "torn_warning"]
@@ -107,9 +107,6 @@ class Journal:
     @property
     def is_open(self) -> bool:
         return self._fd is not None
-
-    def append(self, event: dict) -> None:
-        self.append_line(encode_event(event))
 
     def append_line(self, line: bytes, exclusive: bool = False) -> None:
         """Append encoded lines (one or several) with one write and one fsync. ``exclusive``:

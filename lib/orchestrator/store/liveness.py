@@ -12,8 +12,8 @@ import os
 import socket
 from pathlib import Path
 
-from ..engine.state import RunState, apply
-from .lock import pid_alive
+from orchestrator.engine.state import RunState, apply
+from orchestrator.store.lock import pid_alive
 
 __all__ = ["runner_gone", "as_seen"]
 

@@ -17,9 +17,9 @@ import socket
 import time
 from pathlib import Path
 
-from ..errors import OrchestrateError
-from . import safefs
-from .errors import RunLocked
+from orchestrator.errors import OrchestrateError
+from orchestrator.store import safefs
+from orchestrator.store.errors import RunLocked
 
 __all__ = ["RunLock", "pid_alive"]
 

@@ -14,8 +14,8 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import OrchestrateError
-from .paths import MAX_NAME, run_name
+from orchestrator.errors import OrchestrateError
+from orchestrator.store.paths import MAX_NAME, run_name
 
 __all__ = ["run_name_for_plan", "recorded_plan_path", "plan_key"]
 

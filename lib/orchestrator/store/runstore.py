@@ -12,10 +12,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.state import SCHEMA_VERSION, RunState, StateError, apply
-from ..redact import Redactor
-from .bounds import bound_event
-from .errors import (
+from orchestrator.engine.state import SCHEMA_VERSION, RunState, StateError, apply, replay
+from orchestrator.redact import Redactor
+from orchestrator.store.bounds import bound_event
+from orchestrator.store.errors import (
     InvalidRunName,
     RunExists,
     RunLocked,
@@ -23,9 +23,9 @@ from .errors import (
     SchemaMismatch,
     StateCorrupt,
 )
-from .journal import encode_event, parse_journal, torn_warning
-from .paths import run_name
-from .snapshot import encode_snapshot, parse_snapshot
+from orchestrator.store.journal import encode_event, parse_journal, torn_warning
+from orchestrator.store.paths import run_name
+from orchestrator.store.snapshot import encode_snapshot, parse_snapshot
 
 __all__ = ["LoadedRun", "RunStore", "MemorySpace", "MemoryRunStore", "replay_journal",
            "check_run_name"]
@@ -53,17 +53,13 @@ def replay_journal(events: list[dict], label: str) -> RunState:
     schema = first.get("schema", SCHEMA_VERSION)
     if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
         raise SchemaMismatch(label, schema, SCHEMA_VERSION)
-    state = None
-    for number, event in enumerate(events, 1):
-        try:
-            state = apply(state, event)
-        except (StateError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            problem = str(exc) if isinstance(exc, StateError) else \
-                f"{type(exc).__name__}: {exc}"
-            raise StateCorrupt(label, number, f"event {event.get('type')!r} does not fit the "
-                               f"run ({problem}); the run cannot be read (file left untouched)")\
-                from None
-    return state
+    try:
+        return replay(events)
+    except StateError as problem:  # apply turns any malformed event into a StateError
+        index = problem.index or 0
+        raise StateCorrupt(label, index + 1, f"event {events[index].get('type')!r} does not "
+                           f"fit the run ({problem}); the run cannot be read (file left "
+                           "untouched)") from None
 
 
 class RunStore(ABC):

@@ -24,7 +24,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from ..errors import EXIT_BAD_INPUT, OrchestrateError
+from orchestrator.errors import EXIT_BAD_INPUT, OrchestrateError
 
 __all__ = ["UnsafePath", "open_dir", "ensure_dir", "open_at", "open_file",
            "open_for_append", "open_for_write", "write_all", "write_atomic", "read_regular",

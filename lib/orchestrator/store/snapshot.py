@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..engine.state import SCHEMA_VERSION
-from . import safefs
-from .errors import SchemaMismatch
+from orchestrator.engine.state import SCHEMA_VERSION
+from orchestrator.store import safefs
+from orchestrator.store.errors import SchemaMismatch
 
-__all__ = ["write_snapshot", "read_snapshot", "encode_snapshot", "parse_snapshot",
+__all__ = ["read_snapshot", "encode_snapshot", "parse_snapshot",
            "write_atomic", "fsync_dir"]
 
 
@@ -51,9 +51,6 @@ def parse_snapshot(raw: bytes | None, label: str) -> tuple[dict | None, str | No
         raise SchemaMismatch(label, schema, SCHEMA_VERSION)
     return data, None
 
-
-def write_snapshot(path: Path, data: dict) -> None:
-    write_atomic(Path(path), encode_snapshot(data))
 
 
 def read_snapshot(path: Path) -> dict | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import graph
-from .plan.model import Plan
+from orchestrator.plan import graph
+from orchestrator.plan.model import Plan
 
 __all__ = ["PlanAnalysis", "analyze_plan", "phase_durations"]
 

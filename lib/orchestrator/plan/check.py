@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .analysis import PlanAnalysis, analyze_plan
-from .errors import Diagnostic, PlanError, PlanInvalid
-from .plan import load_plan
-from .plan.model import Plan
+from orchestrator.errors import Diagnostic, PlanError, PlanInvalid
+from orchestrator.plan import load_plan
+from orchestrator.plan.analysis import PlanAnalysis, analyze_plan
+from orchestrator.plan.model import Plan
 
 __all__ = ["PlanCheck", "check_plan"]
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..agents.backend import AgentRequest
-from ..agents.definitions import find_agent
-from ..config import Config
-from ..engine.state import RunState, StepState
-from ..plan.model import Phase
-from ..render.prompts import AttemptFailure, PromptContext, render_prompt
-from ..store import safefs
-from ..store.error_reports import find_error_reports
-from .checks import check_commands
+from orchestrator.agents.backend import AgentRequest
+from orchestrator.agents.definitions import find_agent
+from orchestrator.config import Config
+from orchestrator.engine.state import RunState, StepState
+from orchestrator.plan.model import Phase
+from orchestrator.render.prompts import AttemptFailure, PromptContext, render_prompt
+from orchestrator.store import safefs
+from orchestrator.store.error_reports import find_error_reports
+from orchestrator.verify.checks import check_commands
 
 __all__ = ["prepare_agent", "files_overlap", "budget_left", "check_descriptions",
            "failures_of"]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from .cli_checkpoint import add_checkpoint_parser
-from .cli_common import print_json
-from .cli_error import add_error_parser
-from .cli_runs import _cmd_run, _cmd_runs, _cmd_status
+from orchestrator.cli.checkpoint import add_checkpoint_parser
+from orchestrator.cli.error import add_error_parser
+from orchestrator.cli.output import print_json
+from orchestrator.cli.runs import _cmd_run, _cmd_runs, _cmd_status
 
 __all__ = ["main"]
 
@@ -20,7 +20,7 @@ WAVES_SCHEMA = "orchestrate/waves@1"
 
 
 def _version() -> str:
-    from . import __version__
+    from orchestrator import __version__
 
     return __version__
 
@@ -185,8 +185,8 @@ def _print_warnings(check) -> None:
 
 
 def _cmd_validate(args) -> int:
-    from .plan_check import check_plan
-    from .render.plan_text import validate_text
+    from orchestrator.plan.check import check_plan
+    from orchestrator.render.plan_text import validate_text
 
     check = check_plan(args.plan, args.format)
     if args.json:
@@ -199,8 +199,8 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_waves(args) -> int:
-    from .plan_check import check_plan
-    from .render.plan_text import waves_text
+    from orchestrator.plan.check import check_plan
+    from orchestrator.render.plan_text import waves_text
 
     check = check_plan(args.plan, args.format).require_valid()
     _print_warnings(check)
@@ -212,8 +212,8 @@ def _cmd_waves(args) -> int:
 
 
 def _cmd_graph(args) -> int:
-    from .plan_check import check_plan
-    from .render.mermaid import flowchart
+    from orchestrator.plan.check import check_plan
+    from orchestrator.render.mermaid import flowchart
 
     check = check_plan(args.plan, args.format).require_valid()
     _print_warnings(check)
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv[:1] == ["--resume"]:  # the seed's spelling: orchestrate --resume NAME
         argv = ["run", *argv]
-    from .errors import OrchestrateError, PlanInvalid
+    from orchestrator.errors import OrchestrateError, PlanInvalid
 
     selected = next((word for word in argv if not word.startswith("-")), None)
     parser = _build_parser(selected if selected in _COMMANDS else None)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..plan.model import Phase
-from . import checks, procs
-from .watched import OutputLog, WatchedProcess, failed_line, spawn_script
+from orchestrator.drivers import procs
+from orchestrator.drivers.watched import OutputLog, WatchedProcess, failed_line, spawn_script
+from orchestrator.plan.model import Phase
+from orchestrator.verify import checks
 
 __all__ = ["Outcome", "StepExecution"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli_common import print_json
+from orchestrator.cli.output import print_json
 
 RUN_SCHEMA = "orchestrate/run@1"
 
@@ -26,14 +26,14 @@ def _cmd_run(args) -> int:
         return _dry_run(args)
     import signal
 
-    from .progress import make_progress
-    from .runner import service
+    from orchestrator.drivers import session as service
+    from orchestrator.render.progress import make_progress
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
-    from .redact import redact
+    from orchestrator.redact import redact
 
     progress = make_progress(sys.stdout, args.json, redact=redact)
     try:
@@ -51,7 +51,7 @@ def _cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if args.json:
-        from .render.status_text import status_dict
+        from orchestrator.render.status_text import status_dict
 
         data = status_dict(result.state)
         data.update(schema=RUN_SCHEMA, exit_code=result.exit_code,
@@ -77,10 +77,10 @@ def _print_closing(result) -> None:
 def _dry_run(args) -> int:
     from pathlib import Path
 
-    from .config import load_config
-    from .plan import load_plan
-    from .runner.dry_run import dry_run_schedule, dry_run_text
-    from .store import paths
+    from orchestrator.config import load_config
+    from orchestrator.plan import load_plan
+    from orchestrator.render.dry_run import dry_run_schedule, dry_run_text
+    from orchestrator.store import paths
 
     if args.resume:
         return _usage_error("--dry-run needs a PLAN, not --resume")
@@ -98,9 +98,9 @@ def _dry_run(args) -> int:
 
 
 def _load_for_reading(name: str | None):
-    from .errors import OrchestrateError
-    from .store import FileRunStore, RunNotFound, list_runs, paths
-    from .store.liveness import as_seen
+    from orchestrator.errors import OrchestrateError
+    from orchestrator.store import FileRunStore, RunNotFound, list_runs, paths
+    from orchestrator.store.liveness import as_seen
 
     _, runs_dir = paths.project_runs_dir()
     if name is None:
@@ -117,7 +117,7 @@ def _load_for_reading(name: str | None):
 
 
 def _cmd_status(args) -> int:
-    from .render.status_text import status_dict, status_text
+    from orchestrator.render.status_text import status_dict, status_text
 
     loaded = _load_for_reading(args.name)
     for warning in loaded.warnings:
@@ -133,8 +133,8 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_runs(args) -> int:
-    from .render.status_text import runs_dict, runs_text
-    from .store import list_runs, paths
+    from orchestrator.render.status_text import runs_dict, runs_text
+    from orchestrator.store import list_runs, paths
 
     _, runs_dir = paths.project_runs_dir()
     warnings: list[str] = []

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import OrchestrateError
+from orchestrator.errors import OrchestrateError
 
 __all__ = ["Changes", "EvidenceError", "Snapshot", "diff_snapshots", "take_snapshot",
            "parse_status", "MAX_WALK_FILES", "SKIPPED_DIRS"]

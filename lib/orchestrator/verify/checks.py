@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..plan.model import Phase
+from orchestrator.plan.model import Phase
 
 __all__ = ["CheckResult", "Command", "file_checks", "dependency_checks", "check_commands",
            "run_commands",

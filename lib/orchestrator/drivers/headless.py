@@ -9,17 +9,17 @@ import select
 import time
 from pathlib import Path
 
-from ..config import Config
-from ..engine import decide
-from ..engine.recorder import Recorder
-from ..errors import OrchestrateError
-from ..failures import Backoff, classify_error
-from ..plan.model import Plan
-from ..store.error_reports import write_error_report
-from . import procs
-from .agent_execution import AgentExecution
-from .agent_steps import failures_of, files_overlap, prepare_agent
-from .execution import Outcome, StepExecution
+from orchestrator.config import Config
+from orchestrator.drivers import procs
+from orchestrator.drivers.agent_execution import AgentExecution
+from orchestrator.drivers.agent_steps import failures_of, files_overlap, prepare_agent
+from orchestrator.drivers.execution import Outcome, StepExecution
+from orchestrator.engine import decide
+from orchestrator.engine.failures import Backoff, classify_error
+from orchestrator.engine.recorder import Recorder
+from orchestrator.errors import OrchestrateError
+from orchestrator.plan.model import Plan
+from orchestrator.store.error_reports import write_error_report
 
 __all__ = ["HeadlessRunner"]
 

@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import OrchestrateError
-from .jsonio import JSONTooDeep, loads_bounded
-from .redact import Redactor
-from .store import paths, safefs
-from .store.snapshot import write_atomic
+from orchestrator.errors import OrchestrateError
+from orchestrator.jsonio import JSONTooDeep, loads_bounded
+from orchestrator.redact import Redactor
+from orchestrator.store import paths, safefs
+from orchestrator.store.snapshot import write_atomic
 
 __all__ = ["SCHEMA", "CheckpointError", "CheckpointNotFound", "CheckpointCorrupt",
            "CheckpointInfo", "checkpoints_dir", "checkpoint_name", "save_checkpoint",

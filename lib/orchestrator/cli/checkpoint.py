@@ -86,7 +86,7 @@ def _dumps(value, indent: int | None = None) -> str:
 def _value(text: str, max_depth: int):
     """JSON when ``text`` is JSON (NaN and Infinity are not), else the plain string;
     JSONTooDeep when it nests past ``max_depth``."""
-    from .jsonio import JSONTooDeep, loads_bounded
+    from orchestrator.jsonio import JSONTooDeep, loads_bounded
 
     def no_constants(name: str):
         raise ValueError(name)
@@ -101,8 +101,8 @@ def _value(text: str, max_depth: int):
 
 def _updates(args) -> dict | str:
     """The keys to save, or what is wrong with the arguments."""
-    from .checkpoints import MAX_DEPTH
-    from .jsonio import JSONTooDeep, loads_bounded
+    from orchestrator.jsonio import JSONTooDeep, loads_bounded
+    from orchestrator.store.checkpoints import MAX_DEPTH
 
     too_deep = f"checkpoint values may nest at most {MAX_DEPTH} levels deep"
     updates: dict = {}
@@ -128,7 +128,7 @@ def _updates(args) -> dict | str:
 
 
 def _cmd_save(args) -> int:
-    from .checkpoints import checkpoints_dir, save_checkpoint
+    from orchestrator.store.checkpoints import checkpoints_dir, save_checkpoint
 
     updates = _updates(args)
     if isinstance(updates, str):
@@ -139,7 +139,7 @@ def _cmd_save(args) -> int:
 
 
 def _cmd_load(args) -> int:
-    from .checkpoints import load_checkpoint
+    from orchestrator.store.checkpoints import load_checkpoint
 
     record = load_checkpoint(args.name)
     data = record["data"]
@@ -157,7 +157,7 @@ def _cmd_load(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from .checkpoints import checkpoints_dir, list_checkpoints
+    from orchestrator.store.checkpoints import checkpoints_dir, list_checkpoints
 
     warnings: list[str] = []
     infos = list_checkpoints(warnings=warnings)
@@ -170,7 +170,7 @@ def _cmd_list(args) -> int:
     if not infos:
         print(f"No checkpoints under {checkpoints_dir()}.")
         return 0
-    from .render import fmt
+    from orchestrator.render import fmt
 
     rows = [[info.name, info.updated_at, ", ".join(info.keys) or "-"] for info in infos]
     _write(fmt.table(["NAME", "UPDATED", "KEYS"], rows))
@@ -178,7 +178,7 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_delete(args) -> int:
-    from .checkpoints import delete_checkpoint
+    from orchestrator.store.checkpoints import delete_checkpoint
 
     path = delete_checkpoint(args.name)
     print(f"deleted {path}")

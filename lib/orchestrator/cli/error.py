@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli_common import print_json
+from orchestrator.cli.output import print_json
 
 __all__ = ["add_error_parser", "ERROR_SCHEMA", "ERROR_SUMMARY_SCHEMA", "FIELDS"]
 
@@ -94,7 +94,7 @@ def _read_text(args) -> str:
 
 
 def _classify(args):
-    from .failures import classify_error
+    from orchestrator.engine.failures import classify_error
 
     text = _read_text(args)
     return text, classify_error(text, status=args.status, subtype=args.subtype,
@@ -126,8 +126,8 @@ def _cmd_classify(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .failures import format_error_report
-    from .redact import redact
+    from orchestrator.engine.failures import format_error_report
+    from orchestrator.redact import redact
 
     text, verdict = _classify(args)
     report = format_error_report(verdict, step=args.step, attempt=args.attempt,
@@ -144,7 +144,7 @@ def _cmd_redact(args) -> int:
     """Stdin to stdout through a StreamRedactor; odd bytes go through as they came."""
     import codecs
 
-    from .redact import default_redactor
+    from orchestrator.redact import default_redactor
 
     source = getattr(sys.stdin, "buffer", None)
     if source is None:

@@ -12,9 +12,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..store import safefs
-from ..store.bounds import clip_line
-from . import procs
+from orchestrator.drivers import procs
+from orchestrator.store import safefs
+from orchestrator.store.bounds import clip_line
 
 __all__ = ["OutputLog", "WatchedProcess", "BASH", "spawn_script", "failed_line"]
 

@@ -12,13 +12,13 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import evidence
-from ..agents.backend import AgentReply, AgentRequest
-from ..failures import Backoff, classify_error
-from ..plan.model import Phase
-from . import procs
-from .execution import Outcome, StepExecution
-from .watched import OutputLog, WatchedProcess
+from orchestrator.agents.backend import AgentReply, AgentRequest
+from orchestrator.drivers import procs
+from orchestrator.drivers.execution import Outcome, StepExecution
+from orchestrator.drivers.watched import OutputLog, WatchedProcess
+from orchestrator.engine.failures import Backoff, classify_error
+from orchestrator.plan.model import Phase
+from orchestrator.verify import snapshot as evidence
 
 __all__ = ["AgentExecution"]
 

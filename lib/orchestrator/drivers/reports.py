@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..engine.state import RunState
-from ..render.debug_log import (
+from orchestrator.engine.state import RunState
+from orchestrator.render.debug_log import (
     DebugLog,
     closing_summary,
     debug_log_header,
@@ -16,9 +16,9 @@ from ..render.debug_log import (
     read_template,
     timeline_entry,
 )
-from ..render.run_log import run_log_lines
-from ..render.summary import summary_markdown
-from ..store import safefs
+from orchestrator.render.run_log import run_log_lines
+from orchestrator.render.summary import summary_markdown
+from orchestrator.store import safefs
 
 __all__ = ["RunReports"]
 

@@ -12,9 +12,15 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from .engine.state import RunState
-from .render import fmt
-from .render.run_facts import attempt_number, done_count, finish_kind, step_duration, timeout_limit
+from orchestrator.engine.state import RunState
+from orchestrator.render import fmt
+from orchestrator.render.run_facts import (
+    attempt_number,
+    done_count,
+    finish_kind,
+    step_duration,
+    timeout_limit,
+)
 
 __all__ = ["LiveProgress", "PlainProgress", "Progress", "QuietProgress", "make_progress"]
 

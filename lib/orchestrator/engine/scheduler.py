@@ -10,7 +10,7 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import graph
+from orchestrator.plan import graph
 
 __all__ = ["Scheduler", "Simulation", "simulate", "simulate_waves", "lower_bound"]
 

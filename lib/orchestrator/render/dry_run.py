@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..analysis import analyze_plan
-from ..engine.steps import step_specs
-from ..plan.model import Plan
-from ..scheduler import simulate
-from .checks import check_commands, run_commands
+from orchestrator.engine.scheduler import simulate
+from orchestrator.engine.steps import step_specs
+from orchestrator.plan.analysis import analyze_plan
+from orchestrator.plan.model import Plan
+from orchestrator.verify.checks import check_commands, run_commands
 
 __all__ = ["dry_run_schedule"]
 

@@ -7,23 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..agents.backend import make_backend
-from ..analysis import phase_durations
-from ..config import Config, load_config
-from ..engine import decide
-from ..engine.recorder import Recorder
-from ..engine.state import RunState
-from ..engine.steps import plan_hash, step_specs
-from ..errors import OrchestrateError
-from ..plan import parse_plan
-from ..plan.model import Plan
-from ..plan.source import read_plan_text
-from ..redact import Redactor
-from ..store import FileRunStore, RunNotFound, list_runs, paths
-from ..store.naming import plan_key, run_name_for_plan
-from ..store.snapshot import write_atomic
-from .loop import HeadlessRunner
-from .reports import RunReports
+from orchestrator.agents.backend import make_backend
+from orchestrator.config import Config, load_config
+from orchestrator.drivers.headless import HeadlessRunner
+from orchestrator.drivers.reports import RunReports
+from orchestrator.engine import decide
+from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.state import RunState
+from orchestrator.engine.steps import plan_hash, step_specs
+from orchestrator.errors import OrchestrateError
+from orchestrator.plan import parse_plan
+from orchestrator.plan.analysis import phase_durations
+from orchestrator.plan.model import Plan
+from orchestrator.plan.source import read_plan_text
+from orchestrator.redact import Redactor
+from orchestrator.store import FileRunStore, RunNotFound, list_runs, paths
+from orchestrator.store.naming import plan_key, run_name_for_plan
+from orchestrator.store.snapshot import write_atomic
 
 __all__ = ["RunResult", "start_run", "resume_run", "EXIT_CODES", "UnfinishedRun"]
 

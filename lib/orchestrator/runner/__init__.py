@@ -1,1 +1,0 @@
-"""The headless driver: runs steps as processes, checks their evidence, reports outcomes."""
