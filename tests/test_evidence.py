@@ -456,3 +456,23 @@ def test_snapshot_of_a_large_repository_is_fast(tmp_path):
     best, worst = min(timings), max(timings)
     print(f"\nsnapshot of 5000 tracked / 200 modified files: best {best * 1000:.1f} ms, "
           f"worst {worst * 1000:.1f} ms")
+
+
+@pytest.mark.parametrize("mode", ["walk", "git"])
+def test_a_snapshot_survives_a_json_round_trip(tmp_path, mode):
+    import json
+
+    from orchestrator.verify.snapshot import Snapshot
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    if mode == "git":
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        (root / "new.txt").write_text("untracked")
+    before = take_snapshot(root)
+    again = Snapshot.from_dict(json.loads(json.dumps(before.to_dict())))
+    assert again == before
+    (root / "a.txt").write_text("changed")
+    assert diff_snapshots(again, take_snapshot(root)).changed == ["a.txt"]
+    assert not diff_snapshots(again, before).any

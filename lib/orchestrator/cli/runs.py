@@ -26,7 +26,7 @@ def _cmd_run(args) -> int:
         return _dry_run(args)
     import signal
 
-    from orchestrator.drivers import session as service
+    from orchestrator.drivers import session
     from orchestrator.render.progress import make_progress
 
     def terminate(signum, frame):
@@ -38,10 +38,10 @@ def _cmd_run(args) -> int:
     progress = make_progress(sys.stdout, args.json, redact=redact)
     try:
         if args.resume:
-            result = service.resume_run(args.resume, jobs=args.jobs, progress=progress,
+            result = session.resume_run(args.resume, jobs=args.jobs, progress=progress,
                                         max_cost=args.max_cost, agent_cmd=args.agent_cmd)
         else:
-            result = service.start_run(args.plan, plan_format=args.format, jobs=args.jobs,
+            result = session.start_run(args.plan, plan_format=args.format, jobs=args.jobs,
                                        fresh=args.fresh, progress=progress,
                                        max_cost=args.max_cost, agent_cmd=args.agent_cmd)
     except KeyboardInterrupt:

@@ -14,11 +14,14 @@ from pathlib import Path
 
 from orchestrator.agents.backend import AgentReply, AgentRequest
 from orchestrator.drivers import procs
-from orchestrator.drivers.execution import Outcome, StepExecution
+from orchestrator.drivers.execution import StepExecution
 from orchestrator.drivers.watched import OutputLog, WatchedProcess
 from orchestrator.engine.failures import Backoff, classify_error
+from orchestrator.engine.outcome import Outcome
 from orchestrator.plan.model import Phase
+from orchestrator.verify import checks
 from orchestrator.verify import snapshot as evidence
+from orchestrator.verify.verdict import NO_CHANGE, verdict
 
 __all__ = ["AgentExecution"]
 
@@ -136,14 +139,12 @@ class AgentExecution:
         if self.phase.type != "design":
             changes = evidence.diff_snapshots(self.before,
                                               evidence.take_snapshot(self.root, self.exclude))
-            theirs = set(changes.touching(self.others_files()))
-            if not [path for path in changes.changed if path not in theirs]:
-                missing = [f for f in self.phase.files if not (self.root / f).exists()]
-                message = ("no changes on disk: the agent reported success but the working "
-                           "tree did not change")
-                if missing:
-                    message += "; missing: " + ", ".join(missing)
-                return self._finish(Outcome("failed", message, missing_files=missing))
+            early = verdict(phase_type=self.phase.type, changes=changes,
+                            results=checks.file_checks(self.phase, self.root),
+                            others_files=self.others_files())
+            if early.error and early.error.startswith(NO_CHANGE):
+                return self._finish(Outcome("failed", early.error,
+                                            missing_files=early.missing_files))
         self.checks = StepExecution(
             phase=dataclasses.replace(self.phase, run=[], scripts=[
                 script for script in self.phase.scripts if script.field != "run"]),

@@ -10,6 +10,7 @@ from pathlib import Path
 from orchestrator.agents.backend import AgentRequest
 from orchestrator.agents.definitions import find_agent
 from orchestrator.config import Config
+from orchestrator.engine.policy import budget_left
 from orchestrator.engine.state import RunState, StepState
 from orchestrator.plan.model import Phase
 from orchestrator.render.prompts import AttemptFailure, PromptContext, render_prompt
@@ -17,26 +18,7 @@ from orchestrator.store import safefs
 from orchestrator.store.error_reports import find_error_reports
 from orchestrator.verify.checks import check_commands
 
-__all__ = ["prepare_agent", "files_overlap", "budget_left", "check_descriptions",
-           "failures_of"]
-
-
-def files_overlap(first: list[str], second: list[str]) -> bool:
-    """Two file lists overlap when a path equals, or lies inside, a path of the other."""
-    def norm(path: str) -> str:
-        return path.strip().strip("/").removeprefix("./")
-
-    for a in map(norm, first):
-        for b in map(norm, second):
-            if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
-                return True
-    return False
-
-
-def budget_left(state: RunState) -> float | None:
-    if state.max_cost_usd is None:
-        return None
-    return max(0.0, state.max_cost_usd - state.cost_usd)
+__all__ = ["prepare_agent", "check_descriptions", "failures_of"]
 
 
 def check_descriptions(phase: Phase, config: Config) -> list[str]:

@@ -6,39 +6,16 @@ The runner drives many executions from a single thread: it waits on their ``fds(
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.drivers import procs
 from orchestrator.drivers.watched import OutputLog, WatchedProcess, failed_line, spawn_script
+from orchestrator.engine.outcome import Outcome
 from orchestrator.plan.model import Phase
 from orchestrator.verify import checks
+from orchestrator.verify.verdict import verdict
 
 __all__ = ["Outcome", "StepExecution"]
-
-
-@dataclass(slots=True)
-class Outcome:
-    outcome: str  # completed | failed | timeout
-    error: str | None = None
-    checks: list[dict] = field(default_factory=list)
-    tail: list[str] = field(default_factory=list)  # last lines of the failing command's output
-    permanent: bool = False  # no retry can help
-    missing_files: list[str] = field(default_factory=list)
-    failed_command: str | None = None
-    cost_usd: float = 0.0
-    note: str | None = None  # what the agent said about its work: kept, never the verdict
-
-    def details(self) -> dict:
-        """What a retry prompt needs to know about this failure."""
-        data = {}
-        if self.missing_files:
-            data["missing_files"] = self.missing_files
-        if self.failed_command:
-            data["failed_command"] = self.failed_command
-        if self.tail:
-            data["tail"] = self.tail[-20:]
-        return data
 
 
 class StepExecution:
@@ -108,14 +85,16 @@ class StepExecution:
                 return self._fail(f"Run block{self._where(command)} exited with status "
                                   f"{returncode}{self._failing_line(command)}")
         else:
-            ok = returncode == 0
-            self.results.append(checks.CheckResult(
-                command.label, ok, "" if ok else f"exit status {returncode}"))
-            if not ok:
-                outcome = self._fail(f"check failed: {command.label} (exit status "
-                                     f"{returncode}){self._failing_line(command)}")
-                outcome.failed_command = command.script
-                return outcome
+            result = checks.CheckResult(command.label, returncode == 0,
+                                        "" if returncode == 0 else f"exit status {returncode}",
+                                        command=command.script)
+            self.results.append(result)
+            if not result.ok:
+                result.error = self._with_last_line(
+                    f"check failed: {command.label} (exit status {returncode})"
+                    f"{self._failing_line(command)}")
+                result.tail = self.log.tail()
+                return self._judge()
         return self._next()
 
     @staticmethod
@@ -139,13 +118,8 @@ class StepExecution:
         self.checks_queued = True
         self.results += checks.file_checks(self.phase, self.root)
         self.results += checks.dependency_checks(self.phase, self.root)
-        failed = [r for r in self.results if not r.ok]
-        if failed:
-            missing = [r.name.removeprefix("file ") for r in failed if r.name.startswith("file ")]
-            outcome = self._fail("checks failed: " + "; ".join(
-                f"{r.name}: {r.detail}" for r in failed))
-            outcome.missing_files = missing
-            return outcome
+        if not all(result.ok for result in self.results):
+            return self._judge()
         self.queue += checks.check_commands(self.phase, self.blast_radius_command)
         return None
 
@@ -157,18 +131,24 @@ class StepExecution:
         if self.queue:
             self._launch(self.queue.pop(0))
             return None
-        self.outcome = Outcome("completed", None, self._check_dicts())
+        return self._judge()
+
+    def _judge(self) -> Outcome:
+        """The checks are over (all passed, or one failed): the engine's verdict."""
+        self.outcome = verdict(phase_type=self.phase.type, changes=None, results=self.results)
         self._close()
         return self.outcome
 
-    def _fail(self, error: str) -> Outcome:
+    def _with_last_line(self, error: str) -> str:
         self.log.flush()
-        tail = self.log.tail()
-        last = next((line for line in reversed(tail)
+        last = next((line for line in reversed(self.log.tail())
                      if line.strip() and failed_line([line]) is None), "")
-        if last:
-            error = f"{error}: {last.strip()[:200]}"
-        self.outcome = Outcome("failed", error, self._check_dicts(), tail)
+        return f"{error}: {last.strip()[:200]}" if last else error
+
+    def _fail(self, error: str) -> Outcome:
+        """The Run block failed: the attempt fails before any check."""
+        error = self._with_last_line(error)
+        self.outcome = Outcome("failed", error, self._check_dicts(), self.log.tail())
         self._close()
         return self.outcome
 

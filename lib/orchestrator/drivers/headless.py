@@ -12,14 +12,14 @@ from pathlib import Path
 from orchestrator.config import Config
 from orchestrator.drivers import procs
 from orchestrator.drivers.agent_execution import AgentExecution
-from orchestrator.drivers.agent_steps import failures_of, files_overlap, prepare_agent
-from orchestrator.drivers.execution import Outcome, StepExecution
+from orchestrator.drivers.agent_steps import prepare_agent
+from orchestrator.drivers.execution import StepExecution
 from orchestrator.engine import decide
-from orchestrator.engine.failures import Backoff, classify_error
+from orchestrator.engine.failures import Backoff
+from orchestrator.engine.outcome import Outcome, finish_payload
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import OrchestrateError
 from orchestrator.plan.model import Plan
-from orchestrator.store.error_reports import write_error_report
 
 __all__ = ["HeadlessRunner"]
 
@@ -100,7 +100,6 @@ class HeadlessRunner:
                 self.recorder.record("step_finished", **finish_payload(step_id, outcome,
                                                                        duration_s))
             starting = decide.next_steps(self.state, self.scheduler, self.state.jobs,
-                                         conflicts=self._conflicts, may_start=self._may_start,
                                          frontier=self.frontier)
             # A step retried at once starts in a batch of its own, so that the reports of
             # its failed attempt see the step as that event left it.
@@ -110,10 +109,6 @@ class HeadlessRunner:
         if again:
             with self.recorder.batch():
                 self._record_starts(starting)
-        for step_id, _, _ in finished:
-            step = self.state.steps[step_id]
-            if step.status in ("failed", "timeout") and step.kind == "agent" and self.errors_dir:
-                self._report_failure(step)
         return starting
 
     def _record_starts(self, starting: list[str]) -> None:
@@ -121,43 +116,12 @@ class HeadlessRunner:
             self.recorder.record("step_started", step=step_id)
 
     def _close_run(self) -> str:
-        held = self._held_steps()
-        status = decide.final_status(self.state)
-        reason = None
-        if held and status in (None, "awaiting_human"):
-            status = "awaiting_human"
-            reason = (f"cost cap reached: spent ${self.state.cost_usd:.2f} of "
-                      f"${self.state.max_cost_usd:.2f}; agent steps not started: "
-                      f"{', '.join(held)}. Resume with a higher cap: orchestrate run "
-                      f"--resume {self.state.name} --max-cost USD")
-        elif status is None:  # pragma: no cover - defensive: nothing can progress
-            status = "awaiting_human"
+        status, reason = decide.closing(self.state) or ("awaiting_human", None)
         payload = {"status": status}
         if reason:
             payload["reason"] = reason
         self.recorder.record("run_finished", **payload)
         return status
-
-    def _may_start(self, step_id: str) -> bool:
-        """Agent steps start only while the run is under its cost cap."""
-        step = self.state.steps[step_id]
-        if step.kind != "agent" or self.state.max_cost_usd is None:
-            return True
-        return self.state.cost_usd < self.state.max_cost_usd
-
-    def _held_steps(self) -> list[str]:
-        return [s for s in decide.ready_steps(self.state) if not self._may_start(s)]
-
-    def _conflicts(self, first: str, second: str) -> bool:
-        """Two agent steps whose Files overlap never run at the same time."""
-        a, b = self.state.steps[first], self.state.steps[second]
-        if a.kind != "agent" or b.kind != "agent":
-            return False
-        return files_overlap(self._files(first), self._files(second))
-
-    def _files(self, step_id: str) -> list[str]:
-        phase = self.phases.get(step_id)
-        return list(phase.files) if phase else []
 
     def _env(self, step_id: str, attempt: int) -> dict[str, str]:
         env = dict(os.environ, ORCHESTRATE_RUN=self.state.name, ORCHESTRATE_STEP=step_id,
@@ -217,7 +181,7 @@ class HeadlessRunner:
             timeout_s=step.timeout_s, blast_radius_command=config.blast_radius_command,
             watchdog=self.watchdog, now=time.monotonic(), exclude=self.exclude,
             backoff=backoff, on_wait=on_wait,
-            others_files=lambda: [f for o in others for f in self._files(o)],
+            others_files=lambda: [f for o in others for f in self.state.steps[o].files],
         )
         self.executions[step_id] = execution
         execution.start()
@@ -255,44 +219,8 @@ class HeadlessRunner:
         """An attempt is over; it is journalled at the start of the next turn."""
         self.finished.append((step_id, outcome, duration_s))
 
-    def _report_failure(self, step) -> None:
-        """The final failure of an agent step, kept for later runs of the same plan."""
-        failures = failures_of(step)
-        last = step.history[-1] if step.history else {}
-        report = {
-            "plan": self.state.plan_path, "run": self.state.name, "step": step.id,
-            "title": step.title, "attempts": step.attempts - step.attempts_base,
-            "agent": self.phases[step.id].owner or "implementer",
-            "failures": [reason for failure in failures for reason in failure.reasons],
-            "checks": last.get("checks", []),
-            "last_output": (last.get("details") or {}).get("tail", []),
-            "classification": classify_error(step.error or "").to_dict(),
-        }
-        path = write_error_report(self.errors_dir, report, self.redactor)
-        self.recorder.record("note", text=f"step {step.id}: error report {path}")
-
     def _stop_all(self) -> None:
         for execution in self.executions.values():
             execution.kill()
         self.executions.clear()
 
-
-def finish_payload(step_id: str, outcome: Outcome, duration_s: float) -> dict:
-    """The ``step_finished`` event of an attempt's outcome."""
-    payload = {"step": step_id, "outcome": outcome.outcome, "duration_s": round(duration_s, 3)}
-    if outcome.error:
-        payload["error"] = outcome.error
-    if outcome.checks:
-        payload["checks"] = outcome.checks
-    if outcome.tail:
-        payload["tail"] = outcome.tail[-10:]
-    if outcome.permanent:
-        payload["permanent"] = True
-    if outcome.cost_usd:
-        payload["cost_usd"] = round(outcome.cost_usd, 6)
-    if outcome.note:
-        payload["note"] = outcome.note
-    details = outcome.details()
-    if details:
-        payload["details"] = details
-    return payload

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from orchestrator.drivers.agent_steps import failures_of
+from orchestrator.engine.failures import classify_error
 from orchestrator.engine.state import RunState
 from orchestrator.render.debug_log import (
     DebugLog,
@@ -19,8 +21,9 @@ from orchestrator.render.debug_log import (
 from orchestrator.render.run_log import run_log_lines
 from orchestrator.render.summary import summary_markdown
 from orchestrator.store import safefs
+from orchestrator.store.error_reports import write_error_report
 
-__all__ = ["RunReports"]
+__all__ = ["RunReports", "ErrorReports"]
 
 RUNNER = "orchestrate run (Run blocks with bash, other phases with an agent)"
 
@@ -87,3 +90,35 @@ class RunReports:
             if self._run_log is not None:
                 os.close(self._run_log)
                 self._run_log = None
+
+
+class ErrorReports:
+    """A recorder listener: the final failure of an agent step leaves an error report,
+    which opens the first prompt of the same step in later runs of the plan. Both drivers
+    attach it, so the report does not depend on who moved the run."""
+
+    def __init__(self, errors_dir: Path, redactor, recorder):
+        self.errors_dir = errors_dir
+        self.redactor = redactor
+        self.recorder = recorder
+
+    def __call__(self, event: dict, state: RunState) -> None:
+        if event["type"] != "step_finished":
+            return
+        step = state.steps[event["step"]]
+        if step.kind != "agent" or step.status not in ("failed", "timeout"):
+            return
+        failures = failures_of(step)
+        last = step.history[-1] if step.history else {}
+        report = {
+            "plan": state.plan_path, "run": state.name, "step": step.id,
+            "title": step.title, "attempts": step.attempts - step.attempts_base,
+            "agent": step.owner or ("designer" if step.phase_type == "design"
+                                    else "implementer"),
+            "failures": [reason for failure in failures for reason in failure.reasons],
+            "checks": last.get("checks", []),
+            "last_output": (last.get("details") or {}).get("tail", []),
+            "classification": classify_error(step.error or "").to_dict(),
+        }
+        path = write_error_report(self.errors_dir, report, self.redactor)
+        self.recorder.record("note", text=f"step {step.id}: error report {path}")

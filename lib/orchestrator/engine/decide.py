@@ -7,10 +7,11 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
+from orchestrator.engine import policy
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.engine.state import DONE_STATUSES, FAILED_STATUSES, RunState
 
-__all__ = ["Frontier", "ready_steps", "next_steps", "final_status", "resume_changes",
+__all__ = ["Frontier", "ready_steps", "next_steps", "closing", "final_status", "resume_changes",
            "scheduler_for"]
 
 
@@ -39,10 +40,16 @@ def next_steps(state: RunState, scheduler: Scheduler, jobs: int,
                frontier: Frontier | None = None) -> list[str]:
     """The steps to start now: ready ones, most urgent first, within ``jobs``.
 
-    ``conflicts(a, b)`` says two steps must not run at the same time (overlapping files);
-    ``may_start(step)`` can hold a step back (a spent budget). With a ``frontier`` kept up
-    to date, the cost does not grow with the run.
+    ``conflicts(a, b)`` says two steps must not run at the same time, ``may_start(step)``
+    can hold a step back; both default to the engine's policy (overlapping Files, the cost
+    cap). With a ``frontier`` kept up to date, the cost does not grow with the run.
     """
+    if conflicts is None:
+        def conflicts(first: str, second: str) -> bool:
+            return policy.conflicts(state, first, second)
+    if may_start is None:
+        def may_start(step_id: str) -> bool:
+            return policy.may_start(state, step_id)
     if frontier is not None:
         running = sorted(frontier.running)
         candidates = frontier.ready()
@@ -55,13 +62,28 @@ def next_steps(state: RunState, scheduler: Scheduler, jobs: int,
     for candidate in candidates:
         if len(running) + len(chosen) >= jobs:
             break
-        if may_start is not None and not may_start(candidate):
+        if not may_start(candidate):
             continue
-        if conflicts is not None and any(conflicts(candidate, other)
-                                         for other in running + chosen):
+        if any(conflicts(candidate, other) for other in running + chosen):
             continue
         chosen.append(candidate)
     return chosen
+
+
+def closing(state: RunState) -> tuple[str, str | None] | None:
+    """The run's closing status and its reason once nothing can run any more, else None.
+
+    Ready steps that only the cost cap holds back pause the run for a human.
+    """
+    if any(step.status == "running" for step in state.steps.values()):
+        return None
+    held = policy.held_steps(state, ready_steps(state))
+    status = final_status(state)
+    if held and status in (None, "awaiting_human"):
+        return "awaiting_human", policy.cost_cap_reason(state, held)
+    if status is None:
+        return None
+    return status, None
 
 
 def final_status(state: RunState) -> str | None:

@@ -57,6 +57,9 @@ class StepState:
     cost_usd: float = 0.0
     history: list[dict] = field(default_factory=list)  # one entry per finished attempt
     waits: list[dict] = field(default_factory=list)  # backoff waits after transient errors
+    files: list[str] = field(default_factory=list)  # what the phase names: policy and checks
+    owner: str | None = None  # the agent the plan names for it
+    phase_type: str = "implementation"  # or "design"
 
     @property
     def attempts_left(self) -> int:
@@ -64,7 +67,7 @@ class StepState:
 
     def to_dict(self) -> dict:
         data = {name: getattr(self, name) for name in _STEP_FIELDS}
-        for name in ("depends_on", "history", "waits"):
+        for name in ("depends_on", "history", "waits", "files"):
             data[name] = list(data[name])
         return data
 
@@ -91,6 +94,7 @@ class RunState:
     notes: list[str] = field(default_factory=list)
     max_cost_usd: float | None = None  # no agent step starts once this much is spent
     pause_reason: str | None = None  # why the run is awaiting a human
+    driver: str = "headless"  # what moves the run: "headless" (one process) or "wf" (calls)
 
     def to_dict(self) -> dict:
         """JSON-ready data; lists are copied, their entries (plain dicts) are shared."""
@@ -142,6 +146,8 @@ def _step_from_spec(raw: dict) -> StepState:
         id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
         kind=raw["kind"], phase_hash=raw["phase_hash"],
         max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
+        files=list(raw.get("files", ())), owner=raw.get("owner"),
+        phase_type=raw.get("type", "implementation"),
     )
 
 
@@ -151,7 +157,7 @@ def _new_run(event: dict) -> RunState:
         name=event["name"], plan_path=event["plan_path"], plan_format=event["plan_format"],
         plan_hash=event["plan_hash"], project_root=event["project_root"], jobs=event["jobs"],
         steps=steps, created_at=event["at"], updated_at=event["at"],
-        max_cost_usd=event.get("max_cost_usd"),
+        max_cost_usd=event.get("max_cost_usd"), driver=event.get("driver", "headless"),
     )
 
 
@@ -270,6 +276,9 @@ def _resume(state: RunState, event: dict) -> None:
         step.phase_hash = raw["phase_hash"]
         step.max_attempts = raw.get("max_attempts", step.max_attempts)
         step.timeout_s = raw.get("timeout_s")
+        step.files = list(raw.get("files", ()))
+        step.owner = raw.get("owner")
+        step.phase_type = raw.get("type", "implementation")
     order = [raw_id for raw_id in event.get("order", ()) if raw_id in state.steps]
     if order:
         state.steps = {step_id: state.steps[step_id] for step_id in order}
@@ -282,6 +291,7 @@ def _resume(state: RunState, event: dict) -> None:
         state.jobs = event["jobs"]
     if "max_cost_usd" in event:
         state.max_cost_usd = event["max_cost_usd"]
+    state.driver = event.get("driver", state.driver)
     state.pause_reason = None
 
 

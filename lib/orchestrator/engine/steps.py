@@ -33,6 +33,9 @@ def step_spec(phase: Phase, command_attempts: int, agent_attempts: int,
         "phase_hash": phase_hash(phase),
         "max_attempts": command_attempts if kind == "command" else agent_attempts,
         "timeout_s": phase.timeout_s or default_timeout_s,
+        "files": list(phase.files),
+        "owner": phase.owner,
+        "type": phase.type,
     }
 
 

@@ -72,6 +72,13 @@ class Phase:
             "dependencies_to_add": list(self.dependencies_to_add),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Phase:
+        """A Phase from ``to_dict`` data (as a run keeps its plan's phases)."""
+        data = dict(data)
+        scripts = [Script(**raw) for raw in data.pop("scripts", [])]
+        return cls(scripts=scripts, **data)
+
     def hash_data(self) -> dict:
         """``to_dict`` without line numbers: what the phase asks for, wherever it is written."""
         data = self.to_dict()

@@ -47,7 +47,8 @@ def runner_gone(run_dir: Path) -> bool:
 def as_seen(state: RunState, run_dir: Path | None) -> RunState:
     """``state``, marked interrupted (steps in flight back to pending) when it says
     running but its runner is gone. The stored run is not changed."""
-    if state.status != "running" or run_dir is None or not runner_gone(run_dir):
-        return state
+    if state.status != "running" or state.driver != "headless" or run_dir is None \
+            or not runner_gone(run_dir):
+        return state  # a `wf` run has no runner between calls
     return apply(state, {"type": "run_interrupted", "at": state.updated_at,
                          "reason": "the runner is gone (killed or crashed)"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.plan.model import Phase
@@ -26,6 +26,9 @@ class CheckResult:
     name: str
     ok: bool
     detail: str = ""
+    command: str | None = None  # the script, for a command check
+    error: str | None = None  # a failed command: the message naming its failing line
+    tail: list[str] = field(default_factory=list)  # a failed command's last output lines
 
     def to_dict(self) -> dict:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}

@@ -75,6 +75,27 @@ class Snapshot:
     partial: bool = False  # walk mode: stopped at MAX_WALK_FILES
     horizon: tuple[str, ...] | None = None  # partial walk: the last path recorded
 
+    def to_dict(self) -> dict:
+        """JSON-ready data; ``from_dict`` gives back an equal Snapshot."""
+        return {"root": self.root, "mode": self.mode,
+                "entries": {path: list(value) if isinstance(value, tuple) else value
+                            for path, value in self.entries.items()},
+                "head": self.head, "git_root": self.git_root, "prefix": self.prefix,
+                "excluded": list(self.excluded), "partial": self.partial,
+                "horizon": list(self.horizon) if self.horizon is not None else None}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Snapshot:
+        """A Snapshot from ``to_dict`` data (fingerprints that were tuples are again)."""
+        entries = {str(path): tuple(value) if isinstance(value, list) else value
+                   for path, value in data["entries"].items()}
+        horizon = data.get("horizon")
+        return cls(root=data["root"], mode=data["mode"], entries=entries,
+                   head=data.get("head"), git_root=data.get("git_root"),
+                   prefix=data.get("prefix", ""), excluded=tuple(data.get("excluded", ())),
+                   partial=bool(data.get("partial", False)),
+                   horizon=tuple(horizon) if horizon is not None else None)
+
 
 @dataclass(slots=True)
 class Changes:
