@@ -13,8 +13,13 @@ Two measurements, side by side in one process so that machine load affects both 
    a process, beside the same DAG as a Makefile under `make -j4` (SHELL = bash, so both start
    one bash per step). The ratio is what matters.
 
+3. The `wf` path: a chain of agent steps driven through `orchestrate wf`, one process per
+   call as the slash commands do (`wf next`, the stand-in agent writes its file, `wf report`),
+   per step beside the headless figure.
+
 With --check, exits 1 when a budget is exceeded: 15 ms per step with 1 job (DESIGN section 7),
-per-step time across sizes flat within 1.5x, the DAG within 4x of make -j4.
+per-step time across sizes flat within 1.5x, the DAG within 4x of make -j4, and the `wf`
+path under 250 ms per step.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ sys.path.insert(0, str(REPO / "lib"))
 BUDGET_MS = 15.0
 FLAT_RATIO = 1.5
 MAKE_RATIO = 4.0
+WF_BUDGET_MS = 250.0
+WF_STEPS = 20
 CHAIN = 5  # steps per chain in the chained half of the sized plans
 DAG_CHAINS, DAG_LENGTH = 5, 100
 
@@ -131,6 +138,43 @@ def run_dag(folder: Path, jobs: int) -> dict:
             "events": events}
 
 
+def run_wf(folder: Path, steps: int = WF_STEPS) -> dict:
+    """A chain of agent steps through `wf next` + `wf report`, each call a process."""
+    import json
+
+    project = folder / "wf-project"
+    project.mkdir()
+    lines = ["# Plan: wf path", ""]
+    for number in range(1, steps + 1):
+        depends = f"Phase {number - 1}" if number > 1 else "none"
+        lines += [f"## Phase {number}: Step {number}", f"- **Depends on:** {depends}",
+                  f"- **Files:** `out/{number}.txt`", ""]
+    (project / "plan.md").write_text("\n".join(lines), encoding="utf-8")
+    env = dict(os.environ, ORCHESTRATE_STATE_DIR=str(project / ".state"))
+
+    def call(*args: str) -> dict:
+        done = subprocess.run([*cli_command(), "wf", *args, "--json"], cwd=project, env=env,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise SystemExit(f"wf {args[0]} failed: {done.stdout} {done.stderr[-2000:]}")
+        return json.loads(done.stdout)
+
+    call("start", "--plan", "plan.md")
+    (project / "out").mkdir()
+    start = time.perf_counter()
+    reported = 0
+    while True:
+        actions = call("next", "plan")["actions"]
+        if actions[0]["type"] == "done":
+            break
+        for action in actions:
+            (project / "out" / f"{action['step']}.txt").write_text("done\n")
+            call("report", "plan", action["id"])
+            reported += 1
+    wall = time.perf_counter() - start
+    return {"steps": steps, "reported": reported, "wall_s": wall}
+
+
 def measure(sizes: list[int], with_make: bool) -> dict:
     from orchestrator.store import project_root
 
@@ -145,12 +189,13 @@ def measure(sizes: list[int], with_make: bool) -> dict:
             bare = spawn_cost(200) / 200
             runs = [run_in_process(folder, steps, jobs=1) for steps in sizes]
             dag = run_dag(folder, jobs=4) if with_make else None
+            wf = run_wf(folder)
         finally:
             if previous is None:
                 os.environ.pop("ORCHESTRATE_STATE_DIR", None)
             else:
                 os.environ["ORCHESTRATE_STATE_DIR"] = previous
-    return {"bash_s": bare, "runs": runs, "dag": dag}
+    return {"bash_s": bare, "runs": runs, "dag": dag, "wf": wf}
 
 
 def report(result: dict) -> list[str]:
@@ -193,6 +238,17 @@ def report(result: dict) -> list[str]:
         if ratio > MAKE_RATIO:
             over.append(f"the DAG takes {ratio:.2f}x make -j{dag['jobs']}, budget "
                         f"{MAKE_RATIO:g}x")
+    wf = result["wf"]
+    wf_ms = wf["wall_s"] * 1000 / wf["steps"]
+    headless_ms = result["runs"][0]["wall_s"] * 1000 / result["runs"][0]["steps"]
+    print(f"wf: {wf['steps']} agent steps in a chain through `wf next` + `wf report` "
+          f"(two processes a step), {wf['reported']} reported")
+    print(f"  per step                          {wf_ms:8.1f} ms (budget {WF_BUDGET_MS:g} ms); "
+          f"headless {headless_ms:.2f} ms")
+    if wf["reported"] != wf["steps"]:
+        over.append(f"the wf run reported {wf['reported']} of {wf['steps']} steps")
+    if wf_ms > WF_BUDGET_MS:
+        over.append(f"the wf path takes {wf_ms:.1f} ms per step, budget {WF_BUDGET_MS:g} ms")
     return over
 
 

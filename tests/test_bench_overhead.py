@@ -18,6 +18,8 @@ JOURNAL = re.compile(r"^    journal\s+\d+\.\d+ KiB, (\d+) events", re.M)
 FLAT = re.compile(r"^  largest / smallest per-step time\s+(\d+\.\d+)x", re.M)
 RATIO = re.compile(r"^  ratio\s+(\d+\.\d+)x", re.M)
 DAG_EVENTS = re.compile(r"^  orchestrate run \(process\)\s+\d+\.\d+ ms, (\d+) events", re.M)
+WF = re.compile(r"^wf: (\d+) agent steps in a chain .*, (\d+) reported$", re.M)
+WF_PER_STEP = re.compile(r"^  per step\s+(\d+\.\d+) ms \(budget 250 ms\); headless", re.M)
 
 pytestmark = pytest.mark.slow
 
@@ -43,3 +45,8 @@ def test_every_size_completes_every_step_with_every_event_journalled(bench):
 def test_the_dag_is_reported_beside_make_as_a_ratio(bench):
     assert float(RATIO.search(bench.stdout).group(1)) > 0
     assert int(DAG_EVENTS.search(bench.stdout).group(1)) == 1002
+
+
+def test_the_wf_path_is_reported_per_step_beside_the_headless_one(bench):
+    assert WF.search(bench.stdout).groups() == ("20", "20")
+    assert float(WF_PER_STEP.search(bench.stdout).group(1)) > 0

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 __all__ = [
+    "EXIT_OK",
+    "EXIT_FAILED",
     "EXIT_BAD_INPUT",
+    "EXIT_PAUSED",
+    "EXIT_INTERRUPTED",
     "OrchestrateError",
     "PlanError",
     "PlanInvalid",
     "Diagnostic",
 ]
 
-EXIT_BAD_INPUT = 2
+# The one table of exit codes (DESIGN section 4).
+EXIT_OK = 0  # everything completed
+EXIT_FAILED = 1  # the run ended with failed or timed-out steps
+EXIT_BAD_INPUT = 2  # bad usage or input: an invalid plan, corrupt state, a locked run
+EXIT_PAUSED = 3  # paused for a human decision
+EXIT_INTERRUPTED = 130  # interrupted; the state is saved and resumable
 
 
 class OrchestrateError(Exception):

@@ -12,6 +12,7 @@ from orchestrator.cli.checkpoint import add_checkpoint_parser
 from orchestrator.cli.error import add_error_parser
 from orchestrator.cli.output import print_json
 from orchestrator.cli.runs import _cmd_run, _cmd_runs, _cmd_status
+from orchestrator.cli.wf import add_wf_parser
 
 __all__ = ["main"]
 
@@ -149,6 +150,7 @@ _COMMANDS = {
     "runs": _add_runs,
     "checkpoint": add_checkpoint_parser,
     "error": add_error_parser,
+    "wf": add_wf_parser,
 }
 
 
@@ -229,32 +231,64 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv[:1] == ["--resume"]:  # the seed's spelling: orchestrate --resume NAME
         argv = ["run", *argv]
-    from orchestrator.errors import OrchestrateError, PlanInvalid
+    from orchestrator.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OrchestrateError, PlanInvalid
 
     selected = next((word for word in argv if not word.startswith("-")), None)
     parser = _build_parser(selected if selected in _COMMANDS else None)
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
+    as_json = getattr(args, "json", False)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader went away (`| head -c1`): not an error
+        return _quiet_broken_pipe()
     except PlanInvalid as invalid:
         if debug:
             raise
         for diagnostic in invalid.errors:
             print(diagnostic, file=sys.stderr)
-        return invalid.exit_code
+        return _json_error(as_json, "; ".join(map(str, invalid.errors[:3])),
+                           invalid.exit_code)
     except OrchestrateError as error:
         if debug:
             raise
         print(f"orchestrate: {error}", file=sys.stderr)
-        return error.exit_code
+        return _json_error(as_json, str(error), error.exit_code)
     except OSError as error:  # the file system refused something: a bad path, a full disk
         if debug:
             raise
         print(f"orchestrate: {error}", file=sys.stderr)
-        return 2
+        return _json_error(as_json, str(error), EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         print("orchestrate: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+        return _json_error(as_json, "interrupted", EXIT_INTERRUPTED)
+
+
+def _json_error(as_json: bool, message: str, code: int) -> int:
+    """Under --json, an error is a JSON object on stdout too, unless the command already
+    printed its answer (`plan validate --json` of an invalid plan)."""
+    from orchestrator.cli import output
+
+    if as_json and not output.printed:
+        try:
+            output.print_json({"schema": "orchestrate/error@1", "message": message,
+                               "exit_code": code})
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+    return code
+
+
+def _quiet_broken_pipe() -> int:
+    """Point stdout at /dev/null so that the interpreter's last flush says nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass
+    return 0

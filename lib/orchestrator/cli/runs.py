@@ -27,6 +27,7 @@ def _cmd_run(args) -> int:
     import signal
 
     from orchestrator.drivers import session
+    from orchestrator.errors import EXIT_INTERRUPTED
     from orchestrator.render.progress import make_progress
 
     def terminate(signum, frame):
@@ -47,7 +48,7 @@ def _cmd_run(args) -> int:
     except KeyboardInterrupt:
         print("orchestrate: interrupted; the run is saved. Continue it with "
               "`orchestrate run --resume NAME` (see `orchestrate runs`)", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
     if args.json:

@@ -143,8 +143,7 @@ class AgentExecution:
                             results=checks.file_checks(self.phase, self.root),
                             others_files=self.others_files())
             if early.error and early.error.startswith(NO_CHANGE):
-                return self._finish(Outcome("failed", early.error,
-                                            missing_files=early.missing_files))
+                return self._finish(early)
         self.checks = StepExecution(
             phase=dataclasses.replace(self.phase, run=[], scripts=[
                 script for script in self.phase.scripts if script.field != "run"]),

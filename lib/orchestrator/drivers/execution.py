@@ -15,7 +15,7 @@ from orchestrator.plan.model import Phase
 from orchestrator.verify import checks
 from orchestrator.verify.verdict import verdict
 
-__all__ = ["Outcome", "StepExecution"]
+__all__ = ["Outcome", "StepExecution", "run_to_end"]
 
 
 class StepExecution:
@@ -163,3 +163,26 @@ class StepExecution:
 
     def _close(self) -> None:
         self.log.close()
+
+
+def run_to_end(execution: StepExecution) -> Outcome:
+    """Drive one execution until it is over, in this process (the `wf` driver's calls)."""
+    import select
+    import time
+
+    execution.start()
+    while True:
+        outcome = execution.poll(time.monotonic())
+        if outcome is not None:
+            return outcome
+        fds = execution.fds()
+        timeout = 0.5
+        if execution.deadline is not None:
+            timeout = max(0.0, min(timeout, execution.deadline - time.monotonic()))
+        if not fds:
+            time.sleep(min(timeout, 0.05))
+            continue
+        readable, _, _ = select.select(fds, [], [], timeout)
+        for fd in readable:
+            if execution.owns_pipe(fd):
+                execution.read_output()

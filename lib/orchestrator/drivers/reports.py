@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from orchestrator.drivers.agent_steps import failures_of
-from orchestrator.engine.failures import classify_error
 from orchestrator.engine.state import RunState
 from orchestrator.render.debug_log import (
     DebugLog,
@@ -108,6 +106,9 @@ class ErrorReports:
         step = state.steps[event["step"]]
         if step.kind != "agent" or step.status not in ("failed", "timeout"):
             return
+        from orchestrator.drivers.agent_steps import failures_of
+        from orchestrator.engine.failures import classify_error
+
         failures = failures_of(step)
         last = step.history[-1] if step.history else {}
         report = {

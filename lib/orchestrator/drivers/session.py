@@ -11,17 +11,20 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.agents.backend import make_backend
 from orchestrator.config import Config, load_config
-from orchestrator.drivers.headless import HeadlessRunner
 from orchestrator.drivers.reports import ErrorReports, RunReports
 from orchestrator.engine import decide
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import plan_hash, step_specs
-from orchestrator.errors import OrchestrateError
+from orchestrator.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PAUSED,
+    OrchestrateError,
+)
 from orchestrator.plan import parse_plan
-from orchestrator.plan.analysis import phase_durations
 from orchestrator.plan.model import Phase, Plan
 from orchestrator.plan.source import read_plan_text
 from orchestrator.redact import Redactor
@@ -33,7 +36,8 @@ __all__ = ["RunResult", "start_run", "resume_run", "EXIT_CODES", "UnfinishedRun"
            "Project", "open_project", "begin_run", "reopen_run", "load_phases",
            "open_store", "exclusions"]
 
-EXIT_CODES = {"completed": 0, "failed": 1, "awaiting_human": 3, "interrupted": 130}
+EXIT_CODES = {"completed": EXIT_OK, "failed": EXIT_FAILED, "awaiting_human": EXIT_PAUSED,
+              "interrupted": EXIT_INTERRUPTED}
 PLAN_COPY, PHASES = "plan.md", "phases.json"
 
 
@@ -54,7 +58,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES.get(self.state.status, 1)
+        return EXIT_CODES.get(self.state.status, EXIT_FAILED)
 
 
 @dataclass(slots=True)
@@ -129,7 +133,7 @@ def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: st
 
 def reopen_run(store, project: Project, config: Config, redactor, *, notes: list[str],
                driver: str = "headless", jobs: int | None = None,
-               max_cost: float | None = None, listeners=()):
+               max_cost: float | None = None, lift_cap: bool = False, listeners=()):
     """Resume the run in ``store`` (whose lock the caller holds): read it back, follow
     the plan as it is now, journal ``run_resumed``. Returns (recorder, plan, reports)."""
     loaded = store.load(repair=True)
@@ -149,8 +153,8 @@ def reopen_run(store, project: Project, config: Config, redactor, *, notes: list
     payload["driver"] = driver
     if jobs is not None:
         payload["jobs"] = jobs
-    if max_cost is not None:
-        payload["max_cost_usd"] = max_cost
+    if max_cost is not None or lift_cap:
+        payload["max_cost_usd"] = None if lift_cap else max_cost
     recorder.record("run_resumed", **payload)
     return recorder, plan, reports
 
@@ -168,12 +172,22 @@ def load_phases(store) -> dict[str, Phase]:
         return {phase.id: phase for phase in plan.phases}
 
 
+def _backend(config: Config):
+    from orchestrator.agents.backend import make_backend
+
+    return make_backend(config.agent_cmd, config.claude_command)
+
+
 def _durations(plan: Plan) -> dict[str, float]:
+    from orchestrator.plan.analysis import phase_durations
+
     return phase_durations(plan)[0]
 
 
 def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Config, redactor,
            progress, notes: list[str], reports: RunReports, backend) -> RunResult:
+    from orchestrator.drivers.headless import HeadlessRunner
+
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=project.root, config=config,
                             store=store, redactor=redactor, durations=_durations(plan),
                             backend=backend, errors_dir=project.errors_dir,
@@ -195,7 +209,7 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
     project = open_project(cwd)
     config = load_config(project.root).with_overrides(jobs=jobs, max_cost_usd=max_cost,
                                                       agent_cmd=agent_cmd)
-    backend = make_backend(config.agent_cmd, config.claude_command)  # bad template: exit 2
+    backend = _backend(config)  # a bad template: exit 2 before anything is written
     redactor = Redactor()
     store = FileRunStore(project.runs_dir, run_name_for_plan(project.runs_dir, plan_path),
                          redactor=redactor)
@@ -226,7 +240,7 @@ def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
         if lock.notice:
             notes.append(lock.notice)
         config = load_config(project.root).with_overrides(jobs=jobs, agent_cmd=agent_cmd)
-        backend = make_backend(config.agent_cmd, config.claude_command)
+        backend = _backend(config)
         recorder, plan, reports = reopen_run(store, project, config, redactor, notes=notes,
                                              jobs=jobs, max_cost=max_cost,
                                              listeners=[progress.event])

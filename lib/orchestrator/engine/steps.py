@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from orchestrator.plan.model import Phase, Plan
@@ -12,12 +11,16 @@ __all__ = ["phase_hash", "step_spec", "step_specs", "plan_hash"]
 
 def phase_hash(phase: Phase) -> str:
     """A digest of what a phase asks for; its line number is not part of it."""
+    import hashlib
+
     data = phase.hash_data()
     encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
 def plan_hash(plan: Plan) -> str:
+    import hashlib
+
     joined = "".join(phase_hash(phase) for phase in plan.phases)
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 

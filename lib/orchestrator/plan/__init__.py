@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from orchestrator.errors import Diagnostic, PlanInvalid
 from orchestrator.plan.model import FORMATS, PHASE_TYPES, ParallelGroup, Phase, Plan, Script
-from orchestrator.plan.readers import parse_plan_text
-from orchestrator.plan.source import read_plan_text
-from orchestrator.plan.validate import validate_plan
+
+# The readers (and markdown-it) load on the first parse: importing the model, as every
+# `wf` call does, must not pay for them.
 
 __all__ = [
     "FORMATS",
@@ -22,6 +22,9 @@ __all__ = [
 
 def parse_plan(text: str, path: str, plan_format: str | None = None):
     """Parse and validate plan text: (Plan, warnings), or raise PlanInvalid with every error."""
+    from orchestrator.plan.readers import parse_plan_text
+    from orchestrator.plan.validate import validate_plan
+
     plan, diagnostics = parse_plan_text(text, path, plan_format)
     diagnostics = sorted(diagnostics + validate_plan(plan), key=lambda d: d.line)
     errors = [d for d in diagnostics if d.severity == "error"]
@@ -33,4 +36,6 @@ def parse_plan(text: str, path: str, plan_format: str | None = None):
 
 def load_plan(path: str, plan_format: str | None = None) -> tuple[Plan, list[Diagnostic]]:
     """Read, parse and validate the plan file at ``path``."""
+    from orchestrator.plan.source import read_plan_text
+
     return parse_plan(read_plan_text(path), path, plan_format)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -38,6 +37,8 @@ def safe_step_id(step_id: str) -> str:
     if _PLAIN_ID.fullmatch(step_id):
         return step_id
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", step_id).strip(".-")[:40] or "step"
+    import hashlib  # rare: most ids are plain
+
     return f"{cleaned}-{hashlib.sha256(step_id.encode()).hexdigest()[:8]}"
 
 
@@ -72,13 +73,14 @@ class FileRunStore(RunStore):
         found = safefs.probe(self.journal_path)
         return found is not None and stat.S_ISREG(found.st_mode)
 
-    def lock(self) -> RunLock:
+    def lock(self, wait_s: float = 0.0) -> RunLock:
         """The run's lock; its folder is made, and refused when a symbolic link is on the
-        way to it or in it (the engine makes none: it was planted)."""
+        way to it or in it (the engine makes none: it was planted). ``wait_s``: how long
+        to keep trying while another process holds it."""
         safefs.ensure_dir(self.run_dir)
         _refuse_planted(self.run_dir, "write")
         safefs.probe(errors_dir(self.runs_dir.parent), "write")  # where error reports go
-        self._lock = RunLock(self.lock_path, self.name)
+        self._lock = RunLock(self.lock_path, self.name, wait_s)
         return self._lock
 
     def intact(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 from orchestrator.engine.state import RunState, apply
@@ -39,7 +38,7 @@ def runner_gone(run_dir: Path) -> bool:
     if not isinstance(holder, dict) or not holder:
         return True
     pid, host = holder.get("pid"), holder.get("host")
-    if isinstance(host, str) and host != socket.gethostname():
+    if isinstance(host, str) and host != os.uname().nodename:
         return False  # another machine's runner: cannot tell
     return not (isinstance(pid, int) and pid_alive(pid))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -50,14 +49,16 @@ def _read_holder(fd: int) -> dict:
 
 class RunLock:
     """``with RunLock(path, name) as lock:`` holds the run; ``lock.notice`` says whether a
-    lock left by a dead process was taken over. Never waits: a held lock raises RunLocked.
+    lock left by a dead process was taken over. A held lock raises RunLocked at once, or
+    after ``wait_s`` seconds of trying (the `wf` calls hold a run for a moment each).
     """
 
-    __slots__ = ("path", "name", "notice", "_fd", "_folder_fd")
+    __slots__ = ("path", "name", "notice", "wait_s", "_fd", "_folder_fd")
 
-    def __init__(self, path: Path, name: str | None = None):
+    def __init__(self, path: Path, name: str | None = None, wait_s: float = 0.0):
         self.path = Path(path)
         self.name = name or self.path.parent.name
+        self.wait_s = wait_s
         self.notice: str | None = None
         self._fd: int | None = None
         self._folder_fd: int | None = None
@@ -72,6 +73,16 @@ class RunLock:
 
     def acquire(self) -> str | None:
         """Take the lock; returns a notice when a dead holder's lock was taken over."""
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                return self._acquire_once()
+            except RunLocked:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _acquire_once(self) -> str | None:
         if self._fd is not None:
             raise RuntimeError(f"lock {self.path} is already held by this object")
         folder = safefs.open_dir(self.path.parent)
@@ -85,7 +96,7 @@ class RunLock:
             os.close(folder)
             raise
         self.notice = self._takeover_notice(_read_holder(fd))
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
+        me = {"pid": os.getpid(), "host": os.uname().nodename, "started_at": time.time()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode() + b"\n", 0)
         self._fd, self._folder_fd = fd, folder
@@ -183,4 +194,4 @@ def _same_file(fd: int, folder: int, name: str) -> bool:
 
 def _other_host(holder: dict) -> str | None:
     host = holder.get("host")
-    return host if isinstance(host, str) and host != socket.gethostname() else None
+    return host if isinstance(host, str) and host != os.uname().nodename else None

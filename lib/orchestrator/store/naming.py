@@ -9,7 +9,6 @@ another plan's run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -61,6 +60,8 @@ def run_name_for_plan(runs_dir: Path, plan_path: str | os.PathLike) -> str:
     plan's, else the stem plus a hash of the path."""
     key = plan_key(plan_path)
     base = run_name(Path(plan_path).stem)
+    import hashlib
+
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:8]
     suffixed = f"{base[:MAX_NAME - 9].rstrip('.-')}-{digest}"
     for candidate in (base, suffixed):

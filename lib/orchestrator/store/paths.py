@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -18,8 +17,28 @@ _REPEATS = re.compile(r"([._-])\1+")
 
 
 def project_root(cwd: Path | None = None) -> Path:
-    """The git top level containing ``cwd``, else ``cwd`` itself (resolved)."""
+    """The git top level containing ``cwd``, else ``cwd`` itself (resolved).
+
+    Found as git finds it, by the nearest folder upwards holding a ``.git`` (a folder, or
+    the file of a worktree or submodule), without starting git: every CLI call asks. Only
+    when ``GIT_DIR`` or ``GIT_WORK_TREE`` say otherwise is git itself asked.
+    """
     here = Path.cwd() if cwd is None else Path(cwd)
+    if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+        return _git_top_level(here)
+    try:
+        start = here.resolve()
+    except OSError:
+        return here
+    for folder in (start, *start.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return start
+
+
+def _git_top_level(here: Path) -> Path:
+    import subprocess
+
     try:
         done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here,
                               capture_output=True, text=True, stdin=subprocess.DEVNULL,

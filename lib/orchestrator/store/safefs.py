@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -171,7 +170,7 @@ def write_atomic(path, data: bytes, mode: int = 0o600, *, create_dirs: bool = Fa
     folder = _walk(parts[:-1], create_dirs, "write", readable=True)
     try:
         for _ in range(100):
-            temp = f".{name}.{secrets.token_hex(6)}.tmp"
+            temp = f".{name}.{os.urandom(6).hex()}.tmp"
             try:
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                              | os.O_CLOEXEC, mode, dir_fd=folder)

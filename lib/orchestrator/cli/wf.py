@@ -1,0 +1,148 @@
+"""`orchestrate wf ...`: the next-action protocol, one call per process (docs/protocol.md).
+
+Each handler calls the protocol core in drivers/wf.py and prints its answer: one JSON
+object with ``--json``, a few plain lines without it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from orchestrator.cli.output import print_json
+
+__all__ = ["add_wf_parser"]
+
+
+def add_wf_parser(commands, common) -> None:
+    import argparse
+
+    wf = commands.add_parser(
+        "wf", parents=[common], help="drive a run one call at a time (the slash commands' "
+                                     "protocol)",
+        description="The next-action protocol: `start` a run, ask `next` what may start, "
+                    "perform the actions, `report` each agent action (the engine checks "
+                    "the evidence), `exec` each command action, until a `done` action. "
+                    "See docs/protocol.md.")
+    actions = wf.add_subparsers(dest="wf_command", metavar="SUBCOMMAND")
+    actions.required = True
+    out = argparse.ArgumentParser(add_help=False, parents=[common])
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+
+    start = actions.add_parser(
+        "start", parents=[out], help="start a run of a plan (or find an unfinished one)",
+        description="Create a run of PLAN for this protocol. An unfinished run of the same "
+                    "plan is reported under `resumable`, not overwritten (--fresh discards "
+                    "it).")
+    start.add_argument("--plan", required=True, metavar="PLAN", help="the plan file")
+    start.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+                       help="actions handed out at once (default 4, or the config's jobs)")
+    start.add_argument("--max-cost", type=_amount, metavar="USD",
+                       help="no agent action is handed out once the run has spent this much")
+    start.add_argument("--sequential", action="store_true", help="one action at a time")
+    start.add_argument("--fresh", action="store_true",
+                       help="discard an unfinished run of the same plan")
+    start.add_argument("--format", choices=("plan", "spec", "implementation-plan"),
+                       help="read the plan as this format instead of detecting it")
+    start.set_defaults(handler=_cmd_start)
+
+    nxt = actions.add_parser(
+        "next", parents=[out], help="the actions that may start now",
+        description="Every action that may start now (agent, command, ask or done); their "
+                    "start is journalled. Actions handed out and not yet reported are "
+                    "listed under in_flight and never handed out again.")
+    nxt.add_argument("run", metavar="RUN")
+    nxt.add_argument("--again", metavar="ID",
+                     help="hand out in-flight action ID once more (same attempt), for a "
+                          "driver that lost it")
+    nxt.set_defaults(handler=_cmd_next)
+
+    report = actions.add_parser(
+        "report", parents=[out], help="an agent action is over: check its evidence",
+        description="The engine checks the evidence on disk (the tree changed, the files "
+                    "exist, the checks pass) and answers completed, retry or failed.")
+    report.add_argument("run", metavar="RUN")
+    report.add_argument("action", metavar="ACTION")
+    report.add_argument("--note", metavar="TEXT",
+                        help="what the agent said about its work (kept, never the verdict)")
+    report.set_defaults(handler=_cmd_report)
+
+    execute = actions.add_parser(
+        "exec", parents=[out], help="run a command action",
+        description="Run a command action's Run block and checks (timeout, process-group "
+                    "kill, output to the step's log) and record the outcome.")
+    execute.add_argument("run", metavar="RUN")
+    execute.add_argument("action", metavar="ACTION")
+    execute.set_defaults(handler=_cmd_exec)
+
+    answer = actions.add_parser("answer", parents=[out], help="answer an ask action",
+                                description="Answer an `ask` action with one of its options.")
+    answer.add_argument("run", metavar="RUN")
+    answer.add_argument("action", metavar="ACTION")
+    answer.add_argument("choice", metavar="CHOICE")
+    answer.set_defaults(handler=_cmd_answer)
+
+    status = actions.add_parser("status", parents=[out], help="where a run stands",
+                                description="Each step's status, what is in flight, and the "
+                                            "next command.")
+    status.add_argument("run", metavar="RUN")
+    status.set_defaults(handler=_cmd_status)
+
+
+def _positive_int(text: str) -> int:
+    from orchestrator.cli.main import _positive_int as parse
+
+    return parse(text)
+
+
+def _amount(text: str) -> float:
+    from orchestrator.cli.main import _amount as parse
+
+    return parse(text)
+
+
+def _show(args, answer: dict) -> int:
+    if args.json:
+        print_json(answer)
+        return 0
+    for key, value in answer.items():
+        if key != "schema":
+            sys.stdout.write(f"{key}: {value}\n")
+    return 0
+
+
+def _cmd_start(args) -> int:
+    from orchestrator.drivers import wf
+
+    return _show(args, wf.start(args.plan, jobs=args.jobs, max_cost=args.max_cost,
+                                sequential=args.sequential, fresh=args.fresh,
+                                plan_format=args.format))
+
+
+def _cmd_next(args) -> int:
+    from orchestrator.drivers import wf
+
+    return _show(args, wf.next_actions(args.run, again=args.again))
+
+
+def _cmd_report(args) -> int:
+    from orchestrator.drivers import wf
+
+    return _show(args, wf.report(args.run, args.action, note=args.note))
+
+
+def _cmd_exec(args) -> int:
+    from orchestrator.drivers import wf
+
+    return _show(args, wf.execute(args.run, args.action))
+
+
+def _cmd_answer(args) -> int:
+    from orchestrator.drivers import wf
+
+    return _show(args, wf.answer(args.run, args.action, args.choice))
+
+
+def _cmd_status(args) -> int:
+    from orchestrator.drivers import wf
+
+    return _show(args, wf.status(args.run))

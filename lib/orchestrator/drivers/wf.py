@@ -1,0 +1,460 @@
+"""The `wf` next-action protocol: a run moved one call at a time, each call its own process.
+
+The driver (the slash commands' loop in Claude Code, or a test) asks ``next`` what may
+start, performs the actions (agents through its Agent tool; commands through ``exec``,
+which the engine runs itself) and ``report``s each agent action; the engine checks the
+evidence on disk and records the outcome. Every call takes the run's lock for a moment
+(waiting a few seconds for another call) and never holds it while an agent works or a
+check runs, so parallel reports land side by side.
+
+An action is one attempt of one step: its id is ``STEP@ATTEMPT``. Handing it out journals
+the step's start; an action handed out and not reported is ``in_flight`` and is never
+handed out again, except by ``next --again ID`` for a driver that lost it. A report or an
+exec repeated after a crash is answered from the journal, never recorded twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.config import Config, load_config
+from orchestrator.drivers import session
+from orchestrator.engine import decide
+from orchestrator.engine.outcome import Outcome, attempt_result, finish_payload
+from orchestrator.engine.recorder import Recorder
+from orchestrator.engine.state import RunState, StepState
+from orchestrator.errors import OrchestrateError
+from orchestrator.redact import Redactor
+from orchestrator.store import FileRunStore
+from orchestrator.store.bounds import clip_line, clip_text
+from orchestrator.store.naming import run_name_for_plan
+from orchestrator.store.snapshot import write_atomic
+
+__all__ = ["LOCK_WAIT_S", "start", "next_actions", "report", "execute", "answer", "status",
+           "action_id", "parse_action", "ActionError"]
+
+LOCK_WAIT_S = 5.0
+FINISHED = ("completed", "failed", "awaiting_human")
+COST_CAP_ASK = "cost-cap"
+
+
+class ActionError(OrchestrateError):
+    """An action id that does not name an action of this run in the state asked for."""
+
+
+def action_id(step_id: str, attempt: int) -> str:
+    return f"{step_id}@{attempt}"
+
+
+def parse_action(text: str) -> tuple[str, int]:
+    step, sep, number = text.rpartition("@")
+    if not sep or not step or not number.isdigit():
+        raise ActionError(f"not an action id: {text!r} (expected STEP@ATTEMPT, as `wf next` "
+                          "hands them out)")
+    return step, int(number)
+
+
+def _next_command(name: str) -> str:
+    return f"orchestrate wf next {name} --json"
+
+
+@dataclass
+class _Call:
+    """One `wf` call's view of a run: its store, state and recorder, under the lock."""
+
+    project: session.Project
+    store: FileRunStore
+    recorder: Recorder
+    reports: session.RunReports
+    config: Config
+    redactor: Redactor
+
+    @property
+    def state(self) -> RunState:
+        return self.recorder.state
+
+
+@contextmanager
+def _locked(name: str, cwd: Path | None = None):
+    project = session.open_project(cwd)
+    redactor = Redactor()
+    store = session.open_store(project, name, redactor)
+    with store.lock(wait_s=LOCK_WAIT_S):
+        loaded = store.load(repair=True)
+        recorder = Recorder(store, loaded.state)
+        reports = session.listen(recorder, store, project, loaded.state.name,
+                                 loaded.state.plan_path, redactor)
+        call = _Call(project, store, recorder, reports, load_config(project.root), redactor)
+        try:
+            yield call
+        finally:
+            call.recorder.flush()
+            store.close()
+
+
+# --- start -------------------------------------------------------------------------------
+
+def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = None,
+          sequential: bool = False, fresh: bool = False, plan_format: str | None = None,
+          cwd: Path | None = None) -> dict:
+    """Create the run of ``plan_path`` for the `wf` driver; an unfinished run of the same
+    plan is reported under ``resumable``, not overwritten."""
+    from orchestrator.plan import parse_plan
+    from orchestrator.plan.source import read_plan_text
+
+    plan_text = read_plan_text(plan_path)
+    plan, warnings = parse_plan(plan_text, plan_path, plan_format)
+    project = session.open_project(cwd)
+    config = load_config(project.root).with_overrides(
+        jobs=1 if sequential else jobs, max_cost_usd=max_cost)
+    redactor = Redactor()
+    name = run_name_for_plan(project.runs_dir, plan_path)
+    store = FileRunStore(project.runs_dir, name, redactor=redactor)
+    notes = [str(w) for w in warnings][:5]
+    with store.lock(wait_s=LOCK_WAIT_S):
+        try:
+            recorder, reports = session.begin_run(
+                store, project, plan, plan_path, plan_text, config, redactor, fresh=fresh,
+                notes=notes, driver="wf")
+        except session.UnfinishedRun as unfinished:
+            state = unfinished.state
+            return {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(state.steps),
+                    "resumable": {"status": state.status,
+                                  "completed": state.counts()["completed"],
+                                  "resume": _next_command(name),
+                                  "fresh": f"orchestrate wf start --plan {_quote(plan_path)} "
+                                           "--fresh --json"},
+                    "next": _next_command(name)}
+        recorder.flush()
+        store.close()
+    answer = {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(plan.phases),
+              "next": _next_command(name)}
+    if notes:
+        answer["notes"] = [clip_text(note, 200) for note in notes]
+    return answer
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+# --- next --------------------------------------------------------------------------------
+
+def next_actions(name: str, *, again: str | None = None, cwd: Path | None = None) -> dict:
+    """Every action that may start now (journalled as started), and those in flight."""
+    with _locked(name, cwd) as call:
+        actions = [_hand_out_again(call, again)] if again is not None else _decide(call)
+        handed = {action["id"] for action in actions}
+        return {"schema": "orchestrate/wf-next@1", "run": call.state.name,
+                "actions": actions, "in_flight": _in_flight(call.state, handed)}
+
+
+def _decide(call: _Call) -> list[dict]:
+    state = call.state
+    if state.status == "awaiting_human":
+        return [_cost_cap_ask(state)] if state.pause_reason else [_done(call)]
+    if state.status in FINISHED:
+        return [_done(call)]
+    if state.status != "running" or state.driver != "wf":
+        notes: list[str] = []  # interrupted, or left by the headless driver: resume it
+        call.recorder, _, call.reports = session.reopen_run(
+            call.store, call.project, call.config, call.redactor, notes=notes, driver="wf")
+    phases = session.load_phases(call.store)
+    state = call.state
+    starting = decide.next_steps(state, decide.scheduler_for(state), state.jobs)
+    before = {step_id: _before_snapshot(call, state.steps[step_id]) for step_id in starting
+              if state.steps[step_id].kind == "agent"}
+    with call.recorder.batch():
+        for step_id in starting:
+            attempt = call.state.steps[step_id].attempts + 1
+            call.recorder.record("step_started", step=step_id,
+                                 action=action_id(step_id, attempt))
+    actions = [_action(call, call.state.steps[step_id], phases, before.get(step_id))
+               for step_id in starting]
+    if actions or any(s.status == "running" for s in call.state.steps.values()):
+        return actions
+    return [_close(call)]
+
+
+def _close(call: _Call) -> dict:
+    closing = decide.closing(call.state)
+    status, reason = closing or ("awaiting_human", None)
+    payload = {"status": status}
+    if reason:
+        payload["reason"] = reason
+    call.recorder.record("run_finished", **payload)
+    call.reports.close(call.state)
+    if status == "awaiting_human" and reason:
+        return _cost_cap_ask(call.state)
+    return _done(call)
+
+
+def _done(call: _Call) -> dict:
+    state = call.state
+    counts = state.counts()
+    done = counts["completed"] + counts["skipped"]
+    message = f"run {state.status}: {done} of {len(state.steps)} steps done"
+    bad = [f"{counts[key]} {key}" for key in ("failed", "timeout", "blocked") if counts[key]]
+    if bad:
+        message += f" ({', '.join(bad)}); continue with `orchestrate run --resume " \
+                   f"{state.name}` or `{_next_command(state.name)}` after fixing them"
+    summary = call.store.run_dir / "summary.md"
+    return {"type": "done", "id": f"done@{state.seq}", "status": state.status,
+            "summary": str(summary), "message": message}
+
+
+def _cost_cap_ask(state: RunState) -> dict:
+    return {"type": "ask", "id": COST_CAP_ASK,
+            "question": clip_text(state.pause_reason or "the run is paused", 300),
+            "options": [{"id": "raise", "label": "Lift the cost cap and go on"},
+                        {"id": "stop", "label": "Stop here; the run stays resumable"}]}
+
+
+def _before_path(call: _Call, step_id: str, attempt: int) -> Path:
+    return call.store.step_log_path(step_id, attempt).with_suffix(".before.json")
+
+
+def _before_snapshot(call: _Call, step: StepState) -> Path:
+    """The tree before the agent works, kept on disk for the report in another process."""
+    from orchestrator.verify.snapshot import take_snapshot
+
+    path = _before_path(call, step.id, step.attempts + 1)
+    snapshot = take_snapshot(call.project.root, session.exclusions(call.project, call.reports))
+    write_atomic(path, json.dumps(snapshot.to_dict(), separators=(",", ":")).encode())
+    return path
+
+
+def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> dict:
+    aid = action_id(step.id, step.attempts)
+    if step.kind == "command":
+        return {"type": "command", "id": aid, "step": step.id,
+                "title": clip_text(step.title, 80)}
+    from orchestrator.drivers.agent_steps import prepare_agent
+
+    phase = phases[step.id]
+    prompt_path = call.store.step_log_path(step.id, step.attempts).with_suffix(".prompt.md")
+    request, _ = prepare_agent(state=call.state, step=step, phase=phase,
+                               root=call.project.root, config=call.config,
+                               errors_dir=call.project.errors_dir, prompt_path=prompt_path,
+                               redactor=call.redactor)
+    root = call.project.root
+    return {
+        "type": "agent", "id": aid, "step": step.id,
+        "subagent_type": request.agent_name,
+        "description": clip_text(f"Phase {step.id}: {step.title}", 60),
+        "prompt": f"Read {_relative(prompt_path, root)} and do what it says.",
+        "expects": [{"path": str(root / name), "sections": []} for name in phase.files[:8]],
+    }
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` from the project root (the agent's working directory), kept short."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _hand_out_again(call: _Call, text: str) -> dict:
+    step_id, attempt = parse_action(text)
+    step = call.state.steps.get(step_id)
+    if step is None or step.status != "running" or step.attempts != attempt:
+        raise ActionError(f"action {text} is not in flight in run {call.state.name}; "
+                          f"see `orchestrate wf status {call.state.name} --json`")
+    phases = session.load_phases(call.store)
+    before = _before_path(call, step_id, attempt)
+    return _action(call, step, phases, before if before.exists() else None)
+
+
+def _in_flight(state: RunState, handed: set[str]) -> list[dict]:
+    from orchestrator.render.fmt import iso_utc
+
+    return [{"id": action_id(step.id, step.attempts), "step": step.id,
+             "since": iso_utc(step.started_at)}
+            for step in state.steps.values()
+            if step.status == "running" and action_id(step.id, step.attempts) not in handed]
+
+
+# --- report and exec ---------------------------------------------------------------------
+
+def _in_flight_step(call: _Call, text: str, kind: str) -> tuple[StepState, int, dict | None]:
+    """The step of action ``text``, its attempt, and what became of it if it is over."""
+    step_id, attempt = parse_action(text)
+    step = call.state.steps.get(step_id)
+    if step is None:
+        raise ActionError(f"run {call.state.name} has no step {step_id!r}")
+    result = attempt_result(step, attempt)
+    if result is not None:
+        return step, attempt, result
+    if step.status != "running" or step.attempts != attempt:
+        raise ActionError(f"action {text} was not handed out in run {call.state.name} "
+                          f"(step {step_id} is {step.status}, attempt {step.attempts})")
+    if step.kind != kind:
+        verb = "wf exec" if step.kind == "command" else "wf report"
+        raise ActionError(f"action {text} is a{'n' if step.kind == 'agent' else ''} "
+                          f"{step.kind} action: use `orchestrate {verb}`")
+    return step, attempt, None
+
+
+def _answer(schema: str, state: RunState, text: str, result: dict, **extra) -> dict:
+    answer = {"schema": schema, "run": state.name, "action": text,
+              "outcome": result["outcome"],
+              "reason": clip_text(result["reason"], 300) if result.get("reason") else None,
+              **extra, "next": _next_command(state.name)}
+    return answer
+
+
+def report(name: str, text: str, *, note: str | None = None, cwd: Path | None = None) -> dict:
+    """The driver says agent action ``text`` is over: check the evidence, record it."""
+    with _locked(name, cwd) as call:
+        step, attempt, result = _in_flight_step(call, text, "agent")
+        if result is not None:
+            return _answer("orchestrate/wf-report@1", call.state, text, result)
+        phases = session.load_phases(call.store)
+        others = [f for other in call.state.steps.values()
+                  if other.status == "running" and other.kind == "agent" and other.id != step.id
+                  for f in other.files]
+        started_at = step.started_at
+        before = _before_path(call, step.id, attempt)
+        project, config, redactor = call.project, call.config, call.redactor
+        exclude = session.exclusions(project, call.reports)
+        log_path = call.store.step_log_path(step.id, attempt)
+        state = call.state
+    outcome = _judge_agent(phases[step.id], project, config, redactor, before, exclude,
+                           others, log_path, state, step, attempt)
+    if note:
+        outcome.note = clip_text(note, 500)
+    return _record(name, text, "agent", outcome, started_at, "orchestrate/wf-report@1", cwd)
+
+
+def _judge_agent(phase, project, config, redactor, before_path: Path, exclude, others,
+                 log_path: Path, state: RunState, step: StepState, attempt: int) -> Outcome:
+    """The verdict on an agent's attempt, from the tree before and now and its checks."""
+    import dataclasses
+
+    from orchestrator.verify import checks
+    from orchestrator.verify.snapshot import Snapshot, diff_snapshots, take_snapshot
+    from orchestrator.verify.verdict import NO_CHANGE, verdict
+
+    changes = None
+    if phase.type != "design":
+        try:
+            before = Snapshot.from_dict(json.loads(before_path.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            before = None  # lost with a crash before it was written: judged on the checks
+        if before is not None:
+            changes = diff_snapshots(before, take_snapshot(project.root, exclude))
+    results = checks.file_checks(phase, project.root)
+    early = verdict(phase_type=phase.type, changes=changes, results=results,
+                    others_files=others)
+    if early.error and early.error.startswith(NO_CHANGE):
+        return early
+    if not checks.check_commands(phase, config.blast_radius_command):
+        results += checks.dependency_checks(phase, project.root)  # nothing to run
+        return verdict(phase_type=phase.type, changes=None, results=results)
+    command_phase = dataclasses.replace(phase, run=[], scripts=[
+        script for script in phase.scripts if script.field != "run"])
+    return _run_blocking(command_phase, project, config, redactor, log_path, state, step,
+                         attempt, timeout_s=None)
+
+
+def _run_blocking(phase, project, config, redactor, log_path: Path, state: RunState,
+                  step: StepState, attempt: int, timeout_s: int | None) -> Outcome:
+    from orchestrator.drivers import procs
+    from orchestrator.drivers.execution import StepExecution, run_to_end
+
+    watchdog = procs.Watchdog()
+    try:
+        env = dict(os.environ, ORCHESTRATE_RUN=state.name, ORCHESTRATE_STEP=step.id,
+                   ORCHESTRATE_ATTEMPT=str(attempt),
+                   ORCHESTRATE_PROJECT_ROOT=str(project.root))
+        env[procs.TOKEN_ENV] = watchdog.step_token(step.id, attempt)
+        execution = StepExecution(
+            phase=phase, attempt=attempt, root=project.root, env=env, log_path=log_path,
+            redactor=redactor, timeout_s=timeout_s,
+            blast_radius_command=config.blast_radius_command, watchdog=watchdog,
+            now=time.monotonic())
+        return run_to_end(execution)
+    finally:
+        watchdog.close()
+
+
+def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
+    """Run command action ``text`` (its Run block and checks) and record the outcome."""
+    with _locked(name, cwd) as call:
+        step, attempt, result = _in_flight_step(call, text, "command")
+        if result is not None:
+            return _answer("orchestrate/wf-exec@1", call.state, text, result,
+                           log=str(call.store.step_log_path(step.id, attempt)))
+        phase = session.load_phases(call.store)[step.id]
+        started_at = step.started_at
+        project, config, redactor = call.project, call.config, call.redactor
+        log_path = call.store.step_log_path(step.id, attempt)
+        state = call.state
+    procs_become_subreaper()
+    outcome = _run_blocking(phase, project, config, redactor, log_path, state, step, attempt,
+                            timeout_s=step.timeout_s)
+    answer = _record(name, text, "command", outcome, started_at, "orchestrate/wf-exec@1",
+                     cwd, log=str(log_path))
+    if outcome.outcome != "completed" and outcome.tail:
+        answer["tail"] = [clip_line(line, 200) for line in outcome.tail[-5:]]
+    return answer
+
+
+def procs_become_subreaper() -> None:
+    from orchestrator.drivers import procs
+
+    procs.become_subreaper()
+
+
+def _record(name: str, text: str, kind: str, outcome: Outcome, started_at: float | None,
+            schema: str, cwd: Path | None, **extra) -> dict:
+    """Journal the attempt's outcome, unless another call did meanwhile."""
+    with _locked(name, cwd) as call:
+        step, attempt, result = _in_flight_step(call, text, kind)
+        if result is None:
+            duration = time.time() - started_at if started_at else 0.0
+            call.recorder.record("step_finished",
+                                 **finish_payload(step.id, outcome, max(0.0, duration)))
+            result = attempt_result(call.state.steps[step.id], attempt)
+        return _answer(schema, call.state, text, result, **extra)
+
+
+# --- answer and status -------------------------------------------------------------------
+
+def answer(name: str, text: str, choice: str, *, cwd: Path | None = None) -> dict:
+    """The user's choice for an ``ask`` action."""
+    if text != COST_CAP_ASK:
+        raise ActionError(f"no question {text!r} is open in run {name}")
+    with _locked(name, cwd) as call:
+        state = call.state
+        if state.status != "awaiting_human" or not state.pause_reason:
+            raise ActionError(f"no question {text!r} is open in run {state.name} "
+                              f"(it is {state.status})")
+        if choice == "raise":
+            notes: list[str] = []
+            call.recorder, _, call.reports = session.reopen_run(
+                call.store, call.project, call.config, call.redactor, notes=notes,
+                driver="wf", lift_cap=True)
+        elif choice != "stop":
+            raise ActionError(f"{choice!r} is not an option of {text} (raise, stop)")
+        return {"schema": "orchestrate/wf-answer@1", "run": call.state.name, "ask": text,
+                "choice": choice, "next": _next_command(call.state.name)}
+
+
+def status(name: str, *, cwd: Path | None = None) -> dict:
+    """Where the run stands, compactly: counts, each step's status, what is in flight."""
+    with _locked(name, cwd) as call:
+        state = call.state
+        return {"schema": "orchestrate/wf-status@1", "run": state.name,
+                "status": state.status, "counts": {k: v for k, v in state.counts().items() if v},
+                "steps": {step.id: step.status for step in state.steps.values()},
+                "in_flight": _in_flight(state, set()),
+                "cost_usd": round(state.cost_usd, 4), "next": _next_command(state.name)}
