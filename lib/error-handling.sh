@@ -7,8 +7,9 @@
 #   suggest_recovery "$stderr_text"               # what the user should do
 #   format_error_report "$stderr_text" "phase 2"  # a multi-line report, secrets redacted
 #
-# The classification rules live once, in Python (lib/orchestrator/engine/failures.py); error text is
-# always passed to the CLI as one argument after `--`, never evaluated.
+# The classification rules and the backoff delays live once, in Python
+# (lib/orchestrator/engine/failures.py); error text is always passed to the CLI as one argument
+# after `--`, never evaluated.
 
 # shellcheck source=lib/orchestrate-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/orchestrate-common.sh"
@@ -48,18 +49,16 @@ format_error_report() {
     fi
 }
 
-# orch_env_seconds NAME DEFAULT
-# Prints the value of the variable NAME when it is a non-negative decimal number, else
-# DEFAULT (with a warning on stderr when NAME is set to something else).
+# orch_env_seconds NAME
+# Prints the value of the variable NAME when it is a non-negative decimal number; prints
+# nothing when NAME is unset or empty, or (with a warning on stderr) set to something else,
+# so that the caller uses the default.
 orch_env_seconds() {
     local value=${!1:-}
-    if [[ -z $value ]]; then
-        printf '%s\n' "$2"
-    elif [[ $value =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ ]]; then
+    if [[ $value =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)$ ]]; then
         printf '%s\n' "$value"
-    else
-        printf '%s\n' "warning: $1 is not a number of seconds; using $2" >&2
-        printf '%s\n' "$2"
+    elif [[ -n $value ]]; then
+        printf '%s\n' "warning: $1 is not a number of seconds; using the default" >&2
     fi
 }
 
@@ -69,10 +68,12 @@ orch_env_seconds() {
 # redacted and in memory only (no temporary file, so nothing is left behind however the
 # command or the caller ends), and a failure is classified from them (passed on stdin, never
 # in argv) and the exit code. A permanent failure returns at once with the
-# suggestion on stderr; a transient or unknown one waits, with full-jitter exponential backoff
-# (a random wait up to ORCH_BACKOFF_BASE_S * 2^(retry-1) seconds, default base 1, at most
-# ORCH_BACKOFF_CAP_S, default 30; at least the error's retry-after, itself capped by
-# ORCH_BACKOFF_CAP_S), then retries. Returns 0 on success, else the last exit code.
+# suggestion on stderr; a transient or unknown one waits, then retries. The wait after
+# attempt N is `orchestrate error backoff --attempt N`'s, the engine's full-jitter exponential
+# backoff, raised to the error's retry-after: ORCH_BACKOFF_BASE_S is passed on as --base,
+# ORCH_BACKOFF_CAP_S as --cap and --max-retry-after (it caps a retry-after too); unset, the
+# engine's defaults apply. Returns 0 on success, else the last exit code (also when no delay
+# can be had from the CLI).
 retry_with_backoff() {
     if (($# < 2)) || [[ ! $1 =~ ^[1-9][0-9]*$ ]]; then
         printf '%s\n' "usage: retry_with_backoff MAX_ATTEMPTS COMMAND [ARGS...]" >&2
@@ -81,8 +82,15 @@ retry_with_backoff() {
     local max_attempts=$1
     shift
     local base cap attempt=1 rc text verdict kind after message suggestion delay
-    base=$(orch_env_seconds ORCH_BACKOFF_BASE_S 1)
-    cap=$(orch_env_seconds ORCH_BACKOFF_CAP_S 30)
+    local -a settings=()
+    base=$(orch_env_seconds ORCH_BACKOFF_BASE_S)
+    cap=$(orch_env_seconds ORCH_BACKOFF_CAP_S)
+    if [[ -n $base ]]; then
+        settings+=(--base "$base")
+    fi
+    if [[ -n $cap ]]; then
+        settings+=(--cap "$cap" --max-retry-after "$cap")
+    fi
     while :; do
         rc=0
         # stdout goes straight through fd 3; stderr is teed to stderr and, its tail without
@@ -110,13 +118,13 @@ retry_with_backoff() {
                 "$1" "$attempt" "$rc" >&2
             return "$rc"
         fi
-        delay=$(awk -v base="$base" -v cap="$cap" -v n="$((attempt - 1))" -v r="$RANDOM" \
-            -v after="$after" 'BEGIN {
-                ceiling = base * 2 ^ n; if (ceiling > cap) ceiling = cap
-                wait = ceiling * r / 32767
-                if (after != "") { floor = after + 0; if (floor > cap) floor = cap
-                                   if (floor > wait) wait = floor }
-                printf "%.3f", wait }')
+        delay=$(orch_cli error backoff --attempt "$attempt" ${after:+--retry-after "$after"} \
+            "${settings[@]}" </dev/null) || delay=''
+        if [[ ! $delay =~ ^[0-9]+([.][0-9]+)?$ ]]; then
+            printf 'retry_with_backoff: %s failed (exit %d) and orchestrate error backoff gave no delay; giving up\n' \
+                "$1" "$rc" >&2
+            return "$rc"
+        fi
         printf 'retry_with_backoff: attempt %d/%d of %s failed (exit %d, %s); retrying in %ss\n' \
             "$attempt" "$max_attempts" "$1" "$rc" "${kind:-unknown}" "$delay" >&2
         sleep "$delay"

@@ -149,3 +149,14 @@ def test_end_to_end_closed_stdout_is_not_a_crash():
         env=dict(os.environ, PYTHONPATH=str(REPO / "lib")), timeout=60,
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_arguments_that_do_not_fit_together_are_a_usage_error(cli, write_plan):
+    plan = write_plan("## Phase 1: A\n\n**Run:**\n```bash\ntrue\n```\n")
+    both = cli("run", plan, "--resume", "x")
+    assert both.code == 2
+    assert both.err.strip() == "orchestrate: run: give either PLAN or --resume NAME, not both"
+    neither = cli("run", "--json")
+    assert neither.code == 2
+    assert neither.json() == {"schema": "orchestrate/error@1", "exit_code": 2,
+                              "message": "run: a PLAN to run, or --resume NAME, is required"}

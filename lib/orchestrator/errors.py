@@ -9,6 +9,7 @@ __all__ = [
     "EXIT_PAUSED",
     "EXIT_INTERRUPTED",
     "OrchestrateError",
+    "UsageError",
     "PlanError",
     "PlanInvalid",
     "Diagnostic",
@@ -29,6 +30,10 @@ class OrchestrateError(Exception):
     """
 
     exit_code = EXIT_BAD_INPUT
+
+
+class UsageError(OrchestrateError):
+    """Arguments that do not fit together (argparse checks each one alone)."""
 
 
 class Diagnostic:

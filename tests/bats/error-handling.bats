@@ -200,7 +200,77 @@ flaky() {
     cd "$SCRATCH"
     ORCH_BACKOFF_BASE_S='$(touch pwned)' ORCH_BACKOFF_CAP_S=0.01 \
         run -0 --separate-stderr retry_with_backoff 2 flaky 1 "ECONNRESET"
-    [[ $stderr == *"warning: ORCH_BACKOFF_BASE_S is not a number of seconds; using 1"* ]]
+    [[ $stderr == *"warning: ORCH_BACKOFF_BASE_S is not a number of seconds; using the default"* ]]
+    [ ! -e pwned ]
+}
+
+# stub_cli — point ORCHESTRATE_BIN at a stand-in for the CLI that logs each call's arguments
+# to $CLI_LOG, one call a line, and passes it on to `orchestrate`; `error backoff` answers
+# $BACKOFF_REPLY instead when that is set, and fails when it is "fail".
+stub_cli() {
+    CLI_LOG="$SCRATCH/cli-calls"
+    cat >"$SCRATCH/orch" <<'EOF'
+#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$CLI_LOG"
+if [[ $1 == error && $2 == backoff && -n ${BACKOFF_REPLY:-} ]]; then
+    [[ $BACKOFF_REPLY == fail ]] && exit 2
+    printf '%s\n' "$BACKOFF_REPLY"
+    exit 0
+fi
+exec orchestrate "$@"
+EOF
+    chmod +x "$SCRATCH/orch"
+    export CLI_LOG ORCHESTRATE_BIN="$SCRATCH/orch"
+}
+
+@test "retry_with_backoff waits the delay that orchestrate error backoff prints" {
+    stub_cli
+    export BACKOFF_REPLY=0.042 ORCH_BACKOFF_BASE_S=0.5 ORCH_BACKOFF_CAP_S=7
+    run -0 --separate-stderr retry_with_backoff 5 flaky 2 "503 Service Unavailable"
+    [ "$output" = "ok after 3 tries" ]
+    [[ $stderr == *"attempt 1/5 of flaky failed (exit 3, transient); retrying in 0.042s"* ]]
+    [[ $stderr == *"attempt 2/5 of flaky failed (exit 3, transient); retrying in 0.042s"* ]]
+    # one call per wait, numbered by the attempt that failed, with the settings passed on
+    [ "$(grep '^error backoff ' "$CLI_LOG")" = "error backoff --attempt 1 --base 0.5 --cap 7 --max-retry-after 7
+error backoff --attempt 2 --base 0.5 --cap 7 --max-retry-after 7" ]
+}
+
+@test "retry_with_backoff leaves the defaults to the CLI when the settings are unset or bad" {
+    stub_cli
+    export BACKOFF_REPLY=0
+    run -0 --separate-stderr retry_with_backoff 2 flaky 1 "ECONNRESET"
+    [ "$(grep '^error backoff ' "$CLI_LOG")" = "error backoff --attempt 1" ]
+    [[ $stderr != *warning* ]]
+    rm -f "$CLI_LOG" "$COUNTER"
+    ORCH_BACKOFF_BASE_S=-1 ORCH_BACKOFF_CAP_S=soon \
+        run -0 --separate-stderr retry_with_backoff 2 flaky 1 "ECONNRESET"
+    [ "$(grep '^error backoff ' "$CLI_LOG")" = "error backoff --attempt 1" ]
+    [[ $stderr == *"warning: ORCH_BACKOFF_BASE_S is not a number of seconds; using the default"* ]]
+    [[ $stderr == *"warning: ORCH_BACKOFF_CAP_S is not a number of seconds; using the default"* ]]
+}
+
+@test "retry_with_backoff passes the retry-after on and waits the CLI's seeded delay" {
+    stub_cli
+    export ORCHESTRATE_BACKOFF_SEED=7 ORCH_BACKOFF_BASE_S=0.2 ORCH_BACKOFF_CAP_S=0.4
+    local expected
+    expected=$(orchestrate error backoff --attempt 1 --retry-after 0.05 --base 0.2 --cap 0.4 \
+        --max-retry-after 0.4)
+    run -0 --separate-stderr retry_with_backoff 3 flaky 1 "ECONNRESET; retry after 0.05 seconds"
+    [ "$(grep '^error backoff ' "$CLI_LOG")" = \
+        "error backoff --attempt 1 --retry-after 0.05 --base 0.2 --cap 0.4 --max-retry-after 0.4" ]
+    [[ $stderr == *"(exit 3, transient); retrying in ${expected}s"* ]]
+}
+
+@test "retry_with_backoff gives up when the CLI gives no delay" {
+    stub_cli
+    cd "$SCRATCH"
+    local reply
+    for reply in fail soon '1; touch pwned' '$(touch pwned)'; do
+        rm -f "$COUNTER"
+        BACKOFF_REPLY=$reply run -3 --separate-stderr retry_with_backoff 5 flaky 9 "ECONNRESET"
+        [ "$(<"$COUNTER")" = 1 ]
+        [[ $stderr == *"flaky failed (exit 3) and orchestrate error backoff gave no delay; giving up"* ]]
+    done
     [ ! -e pwned ]
 }
 

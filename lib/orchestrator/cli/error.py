@@ -1,4 +1,5 @@
-"""CLI of `error classify|report|redact`: read an error, classify it, print the verdict.
+"""CLI of `error classify|report|redact|backoff`: read an error, classify it, print the
+verdict; say how long to wait before retrying.
 
 Imports happen inside the handlers so that `orchestrate --version` stays fast.
 """
@@ -9,10 +10,13 @@ import sys
 
 from orchestrator.cli.output import print_json
 
-__all__ = ["add_error_parser", "ERROR_SCHEMA", "ERROR_SUMMARY_SCHEMA", "FIELDS"]
+__all__ = ["add_error_parser", "ERROR_SCHEMA", "ERROR_SUMMARY_SCHEMA", "ERROR_BACKOFF_SCHEMA",
+           "FIELDS", "SEED_VARIABLE"]
 
 ERROR_SCHEMA = "orchestrate/error@1"
 ERROR_SUMMARY_SCHEMA = "orchestrate/error-summary@1"
+ERROR_BACKOFF_SCHEMA = "orchestrate/error-backoff@1"
+SEED_VARIABLE = "ORCHESTRATE_BACKOFF_SEED"  # the default of `error backoff --seed`
 FIELDS = ("kind", "category", "retryable", "retry_after_s", "status", "message", "suggestion")
 
 
@@ -70,6 +74,33 @@ def add_error_parser(commands, common) -> None:
                     "secret-named fields. Bytes that are not UTF-8 pass unchanged. Exit 0.")
     redact.set_defaults(handler=_cmd_redact)
 
+    # The defaults are the engine's (orchestrator.engine.failures); they are named here, not
+    # imported, to keep that import out of every `error` command's start-up.
+    backoff = actions.add_parser(
+        "backoff", parents=[common], help="print how long to wait before retrying",
+        description="Print the delay, in seconds, to wait after attempt N failed and before "
+                    "attempt N+1, computed as the engine computes its own: full jitter, a "
+                    "random wait in [0, min(CAP, BASE * 2^(N-1))], raised to the "
+                    "retry-after (at most MAX_RETRY_AFTER). Exit 0; 2 for bad usage.")
+    backoff.add_argument("--attempt", type=_attempt_number, required=True, metavar="N",
+                         help="the attempt that failed, from 1 (the first run of the command)")
+    backoff.add_argument("--retry-after", type=_seconds, metavar="S",
+                         help="the wait the error asked for (`error classify --field "
+                              "retry_after_s`); the delay is at least this")
+    backoff.add_argument("--base", type=_seconds, metavar="S",
+                         help="the largest wait after attempt 1, doubled after each later "
+                              "one (default 2, the engine's)")
+    backoff.add_argument("--cap", type=_seconds, metavar="S",
+                         help="the largest wait, retry-after aside (default 60, the engine's)")
+    backoff.add_argument("--max-retry-after", type=_seconds, metavar="S",
+                         help="the largest retry-after honoured (default 120, the engine's)")
+    backoff.add_argument("--seed", type=_whole_number, metavar="N",
+                         help=f"seed the jitter, for reproducible delays (default: "
+                              f"${SEED_VARIABLE} when set, else random)")
+    backoff.add_argument("--json", action="store_true",
+                         help=f"print one JSON object ({ERROR_BACKOFF_SCHEMA})")
+    backoff.set_defaults(handler=_cmd_backoff)
+
 
 def _whole_number(text: str) -> int:
     import argparse
@@ -78,6 +109,28 @@ def _whole_number(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _attempt_number(text: str) -> int:
+    import argparse
+
+    number = _whole_number(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected an attempt number >= 1, got {text!r}")
+    return number
+
+
+def _seconds(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
 
 
 def _read_text(args) -> str:
@@ -161,4 +214,44 @@ def _cmd_redact(args) -> int:
         while chunk := read(1 << 16):
             stream.feed(decoder.decode(chunk))
         stream.feed(decoder.decode(b"", final=True))
+    return 0
+
+
+def _backoff_seed(args) -> int | None:
+    """--seed, else $ORCHESTRATE_BACKOFF_SEED when set and not empty, else None."""
+    import os
+
+    from orchestrator.errors import OrchestrateError
+
+    if args.seed is not None:
+        return args.seed
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise OrchestrateError(f"{SEED_VARIABLE} must be a whole number, got {text!r}") from None
+
+
+def _cmd_backoff(args) -> int:
+    import random
+
+    from orchestrator.engine import failures
+
+    seed = _backoff_seed(args)
+    base = failures.DEFAULT_BASE_S if args.base is None else args.base
+    cap = failures.DEFAULT_CAP_S if args.cap is None else args.cap
+    max_after = (failures.DEFAULT_MAX_RETRY_AFTER_S if args.max_retry_after is None
+                 else args.max_retry_after)
+    retry = args.attempt - 1  # the retry that follows attempt N, counted from 0
+    delay = failures.backoff_delay(retry, base_s=base, cap_s=cap, retry_after=args.retry_after,
+                                   max_retry_after_s=max_after, rng=random.Random(seed))
+    if args.json:
+        print_json({"schema": ERROR_BACKOFF_SCHEMA, "delay_s": delay, "attempt": args.attempt,
+                    "ceiling_s": failures.backoff_ceiling(retry, base, cap),
+                    "retry_after_s": args.retry_after, "base_s": base, "cap_s": cap,
+                    "max_retry_after_s": max_after, "seed": seed})
+    else:
+        print(f"{delay:.3f}")
     return 0

@@ -238,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
     as_json = getattr(args, "json", False)
+    from orchestrator.cli import output
+
+    output.printed = False  # one answer per call, also when called in-process
     try:
         code = args.handler(args)
         sys.stdout.flush()

@@ -8,20 +8,16 @@ from __future__ import annotations
 import sys
 
 from orchestrator.cli.output import print_json
+from orchestrator.errors import UsageError
 
 RUN_SCHEMA = "orchestrate/run@1"
 
 
-def _usage_error(message: str) -> int:
-    print(f"orchestrate run: {message}", file=sys.stderr)
-    return 2
-
-
 def _cmd_run(args) -> int:
     if args.resume and args.plan:
-        return _usage_error("give either PLAN or --resume NAME, not both")
+        raise UsageError("run: give either PLAN or --resume NAME, not both")
     if not args.resume and not args.plan:
-        return _usage_error("a PLAN to run, or --resume NAME, is required")
+        raise UsageError("run: a PLAN to run, or --resume NAME, is required")
     if args.dry_run:
         return _dry_run(args)
     import signal
@@ -84,7 +80,7 @@ def _dry_run(args) -> int:
     from orchestrator.store import paths
 
     if args.resume:
-        return _usage_error("--dry-run needs a PLAN, not --resume")
+        raise UsageError("run: --dry-run needs a PLAN, not --resume")
     plan, warnings = load_plan(args.plan, args.format)
     for warning in warnings:
         print(warning, file=sys.stderr)
