@@ -1,5 +1,5 @@
-"""orchestrator.engine.failures: classify_error, Backoff, format_error_report and the
-`orchestrate error` command."""
+"""orchestrator.engine.failures: classify_error, Backoff, backoff_delay, format_error_report
+and the `orchestrate error` command."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ import sys
 import pytest
 from orchestrator.engine.failures import (
     CATEGORIES,
+    DEFAULT_BASE_S,
+    DEFAULT_CAP_S,
+    DEFAULT_MAX_RETRY_AFTER_S,
     Backoff,
     Classification,
+    backoff_ceiling,
+    backoff_delay,
     classify_error,
     format_error_report,
     parse_retry_after,
@@ -281,6 +286,31 @@ def test_backoff_defaults_and_bad_parameters():
         Backoff(budget_s=math.nan)
 
 
+def test_backoff_delay_is_what_backoff_hands_out():
+    backoff = Backoff(base_s=1.0, cap_s=10.0, budget_s=1e9, rng=random.Random(5))
+    rng = random.Random(5)
+    afters = [None, 3.0, None, 0.5, 40.0, None]
+    expected = [backoff_delay(n, base_s=1.0, cap_s=10.0, retry_after=after, rng=rng)
+                for n, after in enumerate(afters)]
+    assert [backoff.next_delay(after) for after in afters] == expected
+
+
+def test_backoff_delay_alone():
+    assert backoff_ceiling(0) == DEFAULT_BASE_S
+    assert backoff_ceiling(10_000) == DEFAULT_CAP_S
+    assert backoff_ceiling(2, base_s=0.5, cap_s=10.0) == 2.0
+    for seed in range(20):
+        assert 0.0 <= backoff_delay(3, base_s=1.0, cap_s=5.0, rng=random.Random(seed)) <= 5.0
+    assert backoff_delay(0, base_s=1.0, retry_after=30.0) == 30.0
+    assert backoff_delay(0, base_s=1.0, retry_after=1e6) == DEFAULT_MAX_RETRY_AFTER_S
+    assert backoff_delay(0, base_s=0.0, retry_after=-1.0) == 0.0
+    assert backoff_delay(0, base_s=0.0, retry_after=math.nan) == 0.0
+    with pytest.raises(ValueError, match="backoff cap_s must be >= 0"):
+        backoff_delay(0, cap_s=-1.0)
+    with pytest.raises(ValueError, match="max_retry_after_s"):
+        backoff_delay(0, max_retry_after_s=math.nan)
+
+
 def test_format_error_report():
     verdict = classify_error("rate_limit_error; retry-after: 12", status=429)
     report = format_error_report(verdict, step="3", attempt=2,
@@ -418,3 +448,113 @@ def test_cli_report_json_contract(cli, stdin):
     assert (data["kind"], data["category"], data["step"], data["attempt"]) == \
         ("transient", "connection", "4", None)
     assert data["report"].startswith("error: the network connection failed\n")
+
+
+# The CLI: `orchestrate error backoff`
+
+
+def backoff_json(cli, *args: str) -> dict:
+    result = cli("error", "backoff", "--json", *args)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def test_cli_backoff_delays_stay_under_the_ceiling(cli):
+    for attempt in range(1, 10):
+        ceiling = min(5.0, 0.5 * 2 ** (attempt - 1))  # the wait after attempt N, before N+1
+        for seed in range(10):
+            data = backoff_json(cli, "--attempt", str(attempt), "--base", "0.5", "--cap", "5",
+                                "--seed", str(seed))
+            assert data["ceiling_s"] == ceiling
+            assert 0.0 <= data["delay_s"] <= ceiling
+
+
+def test_cli_backoff_json_contract(cli):
+    data = backoff_json(cli, "--attempt", "3", "--retry-after", "1.5", "--seed", "4")
+    assert data == {
+        "schema": "orchestrate/error-backoff@1",
+        "delay_s": backoff_delay(2, retry_after=1.5, rng=random.Random(4)),
+        "attempt": 3, "ceiling_s": 8.0, "retry_after_s": 1.5, "base_s": DEFAULT_BASE_S,
+        "cap_s": DEFAULT_CAP_S, "max_retry_after_s": DEFAULT_MAX_RETRY_AFTER_S, "seed": 4}
+    data = backoff_json(cli, "--attempt", "1")
+    assert (data["retry_after_s"], data["seed"]) == (None, None)
+
+
+def test_cli_backoff_text_is_the_delay_in_seconds(cli):
+    data = backoff_json(cli, "--attempt", "2", "--seed", "9")
+    result = cli("error", "backoff", "--attempt", "2", "--seed", "9")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == f"{data['delay_s']:.3f}\n"
+
+
+def test_cli_backoff_is_the_engines_delay(cli):
+    for attempt in (1, 2, 5):
+        data = backoff_json(cli, "--attempt", str(attempt), "--base", "1", "--cap", "30",
+                            "--seed", "11")
+        backoff = Backoff(base_s=1.0, cap_s=30.0, rng=random.Random(11))
+        assert data["delay_s"] == backoff.delay(attempt - 1)
+
+
+def test_cli_backoff_seed_from_the_environment(cli, monkeypatch):
+    monkeypatch.setenv("ORCHESTRATE_BACKOFF_SEED", "21")
+    first = backoff_json(cli, "--attempt", "4")
+    assert first["seed"] == 21
+    assert backoff_json(cli, "--attempt", "4") == first
+    assert backoff_json(cli, "--attempt", "4", "--seed", "21") == first
+    assert backoff_json(cli, "--attempt", "4", "--seed", "22")["seed"] == 22  # --seed wins
+    monkeypatch.setenv("ORCHESTRATE_BACKOFF_SEED", "")
+    assert backoff_json(cli, "--attempt", "4")["seed"] is None
+
+
+def test_cli_backoff_honours_the_retry_after_up_to_its_cap(cli):
+    def delay(*args: str) -> float:
+        return backoff_json(cli, "--attempt", "1", "--base", "1", *args)["delay_s"]
+
+    assert delay("--retry-after", "30") == 30.0
+    assert delay("--retry-after", "500") == DEFAULT_MAX_RETRY_AFTER_S
+    assert delay("--retry-after", "500", "--max-retry-after", "5") == 5.0
+    assert delay("--retry-after", "30", "--cap", "0.3", "--max-retry-after", "0.3") == 0.3
+    assert delay("--retry-after", "1e1") == 10.0  # as `error classify --field` prints it
+    for seed in range(10):
+        assert 0.5 <= delay("--retry-after", "0.5", "--seed", str(seed)) <= 1.0
+
+
+def test_cli_backoff_help_names_the_engines_defaults(cli):
+    out = " ".join(cli("error", "backoff", "--help").out.split())  # unwrapped
+    assert f"(default {DEFAULT_BASE_S:g}, the engine's)" in out
+    assert f"(default {DEFAULT_CAP_S:g}, the engine's)" in out
+    assert f"(default {DEFAULT_MAX_RETRY_AFTER_S:g}, the engine's)" in out
+    assert "ORCHESTRATE_BACKOFF_SEED" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((), "the following arguments are required: --attempt"),
+    (("--attempt", "0"), "argument --attempt: expected an attempt number >= 1, got '0'"),
+    (("--attempt", "-2"), "expected an attempt number >= 1, got '-2'"),
+    (("--attempt", "1.5"), "argument --attempt: expected a whole number, got '1.5'"),
+    (("--attempt", "1", "--base", "-1"), "argument --base: expected a number of seconds >= 0"),
+    (("--attempt", "1", "--cap", "nan"), "argument --cap: expected a number of seconds >= 0"),
+    (("--attempt", "1", "--cap", "inf"), "expected a number of seconds >= 0, got 'inf'"),
+    (("--attempt", "1", "--retry-after", "soon"),
+     "argument --retry-after: expected a number of seconds >= 0, got 'soon'"),
+    (("--attempt", "1", "--max-retry-after", ""), "argument --max-retry-after: expected"),
+    (("--attempt", "1", "--seed", "x"), "argument --seed: expected a whole number, got 'x'"),
+])
+def test_cli_backoff_bad_input_is_a_usage_error(cli, args, message):
+    result = cli("error", "backoff", *args)
+    assert result.code == 2
+    assert result.out == ""
+    assert message in result.err
+
+
+def test_cli_backoff_bad_seed_in_the_environment(cli, monkeypatch):
+    monkeypatch.setenv("ORCHESTRATE_BACKOFF_SEED", "soon")
+    result = cli("error", "backoff", "--attempt", "1")
+    assert result.code == 2
+    assert result.err == "orchestrate: ORCHESTRATE_BACKOFF_SEED must be a whole number, " \
+                         "got 'soon'\n"
+    result = cli("error", "backoff", "--attempt", "1", "--json")
+    assert result.code == 2
+    assert result.json() == {"schema": "orchestrate/error@1", "exit_code": 2,
+                             "message": "ORCHESTRATE_BACKOFF_SEED must be a whole number, "
+                                        "got 'soon'"}
