@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from orchestrator.cli.output import Result
+
 __all__ = ["add_checkpoint_parser", "CHECKPOINTS_SCHEMA"]
 
 CHECKPOINTS_SCHEMA = "orchestrate/checkpoints@1"
@@ -66,17 +68,6 @@ def _usage(command: str, message: str) -> int:
     return EXIT_USAGE
 
 
-def _write(text: str) -> None:
-    """Print ``text`` byte for byte: a value read from odd bytes in argv goes back as them."""
-    sys.stdout.flush()
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        data = text.encode("utf-8", "backslashreplace")
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
-
-
 def _dumps(value, indent: int | None = None) -> str:
     import json
 
@@ -134,8 +125,7 @@ def _cmd_save(args) -> int:
     if isinstance(updates, str):
         return _usage("save", updates)
     record = save_checkpoint(args.name, updates, replace=args.replace)
-    print(checkpoints_dir() / f"{record['name']}.json")
-    return 0
+    return Result(None, f"{checkpoints_dir() / (record['name'] + '.json')}\n")
 
 
 def _cmd_load(args) -> int:
@@ -144,16 +134,14 @@ def _cmd_load(args) -> int:
     record = load_checkpoint(args.name)
     data = record["data"]
     if args.key is None:
-        _write(_dumps(data, indent=2) + "\n")
-        return 0
+        return Result(None, _dumps(data, indent=2) + "\n")
     if args.key not in data:
         known = ", ".join(data) if data else "none"
         print(f"orchestrate: checkpoint {record['name']} has no key {args.key!r} "
               f"(keys: {known})", file=sys.stderr)
         return 1
     value = data[args.key]
-    _write((value if isinstance(value, str) else _dumps(value)) + "\n")
-    return 0
+    return Result(None, (value if isinstance(value, str) else _dumps(value)) + "\n")
 
 
 def _cmd_list(args) -> int:
@@ -161,25 +149,20 @@ def _cmd_list(args) -> int:
 
     warnings: list[str] = []
     infos = list_checkpoints(warnings=warnings)
-    for warning in warnings:
-        print(f"orchestrate: {warning}", file=sys.stderr)
-    if args.json:
-        _write(_dumps({"schema": CHECKPOINTS_SCHEMA, "folder": str(checkpoints_dir()),
-                       "checkpoints": [info.to_dict() for info in infos]}, indent=2) + "\n")
-        return 0
-    if not infos:
-        print(f"No checkpoints under {checkpoints_dir()}.")
-        return 0
-    from orchestrator.render import fmt
+    data = {"schema": CHECKPOINTS_SCHEMA, "folder": str(checkpoints_dir()),
+            "checkpoints": [info.to_dict() for info in infos]}
+    if infos:
+        from orchestrator.render import fmt
 
-    rows = [[info.name, info.updated_at, ", ".join(info.keys) or "-"] for info in infos]
-    _write(fmt.table(["NAME", "UPDATED", "KEYS"], rows))
-    return 0
+        rows = [[info.name, info.updated_at, ", ".join(info.keys) or "-"] for info in infos]
+        text = fmt.table(["NAME", "UPDATED", "KEYS"], rows)
+    else:
+        text = f"No checkpoints under {checkpoints_dir()}.\n"
+    return Result(data, text, [f"orchestrate: {warning}" for warning in warnings])
 
 
 def _cmd_delete(args) -> int:
     from orchestrator.store.checkpoints import delete_checkpoint
 
     path = delete_checkpoint(args.name)
-    print(f"deleted {path}")
-    return 0
+    return Result(None, f"deleted {path}\n")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator.cli.output import print_json
+from orchestrator.cli.output import Result
 
 __all__ = ["add_error_parser", "ERROR_SCHEMA", "ERROR_SUMMARY_SCHEMA", "ERROR_BACKOFF_SCHEMA",
            "FIELDS", "SEED_VARIABLE"]
@@ -164,33 +164,26 @@ def _field_text(value) -> str:
     return str(value)
 
 
-def _cmd_classify(args) -> int:
+def _cmd_classify(args) -> Result:
     _, verdict = _classify(args)
-    if args.json:
-        print_json({"schema": ERROR_SCHEMA, **verdict.to_dict()})
-    elif args.field:
-        data = verdict.to_dict()
-        for name in args.field:
-            print(_field_text(data[name]))
+    data = verdict.to_dict()
+    if args.field:
+        text = "".join(_field_text(data[name]) + "\n" for name in args.field)
     else:
-        print(f"{verdict.kind} {verdict.category}: {verdict.message}")
-        print(f"suggestion: {verdict.suggestion}")
-    return 0
+        text = (f"{verdict.kind} {verdict.category}: {verdict.message}\n"
+                f"suggestion: {verdict.suggestion}\n")
+    return Result({"schema": ERROR_SCHEMA, **data}, text)
 
 
-def _cmd_report(args) -> int:
+def _cmd_report(args) -> Result:
     from orchestrator.engine.failures import format_error_report
     from orchestrator.redact import redact
 
     text, verdict = _classify(args)
     report = format_error_report(verdict, step=args.step, attempt=args.attempt,
                                  context=redact(text))
-    if args.json:
-        print_json({"schema": ERROR_SUMMARY_SCHEMA, **verdict.to_dict(), "step": args.step,
-                     "attempt": args.attempt, "report": report})
-    else:
-        sys.stdout.write(report)
-    return 0
+    return Result({"schema": ERROR_SUMMARY_SCHEMA, **verdict.to_dict(), "step": args.step,
+                   "attempt": args.attempt, "report": report}, report)
 
 
 def _cmd_redact(args) -> int:
@@ -234,7 +227,7 @@ def _backoff_seed(args) -> int | None:
         raise OrchestrateError(f"{SEED_VARIABLE} must be a whole number, got {text!r}") from None
 
 
-def _cmd_backoff(args) -> int:
+def _cmd_backoff(args) -> Result:
     import random
 
     from orchestrator.engine import failures
@@ -247,11 +240,7 @@ def _cmd_backoff(args) -> int:
     retry = args.attempt - 1  # the retry that follows attempt N, counted from 0
     delay = failures.backoff_delay(retry, base_s=base, cap_s=cap, retry_after=args.retry_after,
                                    max_retry_after_s=max_after, rng=random.Random(seed))
-    if args.json:
-        print_json({"schema": ERROR_BACKOFF_SCHEMA, "delay_s": delay, "attempt": args.attempt,
-                    "ceiling_s": failures.backoff_ceiling(retry, base, cap),
-                    "retry_after_s": args.retry_after, "base_s": base, "cap_s": cap,
-                    "max_retry_after_s": max_after, "seed": seed})
-    else:
-        print(f"{delay:.3f}")
-    return 0
+    return Result({"schema": ERROR_BACKOFF_SCHEMA, "delay_s": delay, "attempt": args.attempt,
+                   "ceiling_s": failures.backoff_ceiling(retry, base, cap),
+                   "retry_after_s": args.retry_after, "base_s": base, "cap_s": cap,
+                   "max_retry_after_s": max_after, "seed": seed}, f"{delay:.3f}\n")

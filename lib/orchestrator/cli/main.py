@@ -10,7 +10,7 @@ import sys
 
 from orchestrator.cli.checkpoint import add_checkpoint_parser
 from orchestrator.cli.error import add_error_parser
-from orchestrator.cli.output import print_json
+from orchestrator.cli.output import Result, print_json, render
 from orchestrator.cli.runs import _cmd_run, _cmd_runs, _cmd_status
 from orchestrator.cli.wf import add_wf_parser
 
@@ -181,46 +181,35 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _print_warnings(check) -> None:
-    for warning in check.warnings:
-        print(warning, file=sys.stderr)
+def _warnings(check) -> list[str]:
+    return [str(warning) for warning in check.warnings]
 
 
-def _cmd_validate(args) -> int:
+def _cmd_validate(args) -> Result:
     from orchestrator.plan.check import check_plan
     from orchestrator.render.plan_text import validate_text
 
     check = check_plan(args.plan, args.format)
-    if args.json:
-        print_json(check.to_dict(PLAN_SCHEMA))
+    if args.json and not check.valid:
+        print_json(check.to_dict(PLAN_SCHEMA))  # the report says what is wrong, then exit 2
     check.require_valid()
-    _print_warnings(check)
-    if not args.json:
-        sys.stdout.write(validate_text(check))
-    return 0
+    return Result(check.to_dict(PLAN_SCHEMA), validate_text(check), _warnings(check))
 
 
-def _cmd_waves(args) -> int:
+def _cmd_waves(args) -> Result:
     from orchestrator.plan.check import check_plan
     from orchestrator.render.plan_text import waves_text
 
     check = check_plan(args.plan, args.format).require_valid()
-    _print_warnings(check)
-    if args.json:
-        print_json(check.to_dict(WAVES_SCHEMA))
-    else:
-        sys.stdout.write(waves_text(check))
-    return 0
+    return Result(check.to_dict(WAVES_SCHEMA), waves_text(check), _warnings(check))
 
 
-def _cmd_graph(args) -> int:
+def _cmd_graph(args) -> Result:
     from orchestrator.plan.check import check_plan
     from orchestrator.render.mermaid import flowchart
 
     check = check_plan(args.plan, args.format).require_valid()
-    _print_warnings(check)
-    sys.stdout.write(flowchart(check.plan, check.analysis.critical_path))
-    return 0
+    return Result(None, flowchart(check.plan, check.analysis.critical_path), _warnings(check))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
     output.printed = False  # one answer per call, also when called in-process
     try:
-        code = args.handler(args)
+        code = render(args.handler(args), as_json)
         sys.stdout.flush()
         return code
     except BrokenPipeError:  # the reader went away (`| head -c1`): not an error

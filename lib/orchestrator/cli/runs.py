@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator.cli.output import print_json
+from orchestrator.cli.output import Result
 from orchestrator.errors import UsageError
 
 RUN_SCHEMA = "orchestrate/run@1"
@@ -47,31 +47,30 @@ def _cmd_run(args) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if args.json:
-        from orchestrator.render.status_text import status_dict
+    from orchestrator.render.status_text import status_dict
 
-        data = status_dict(result.state)
-        data.update(schema=RUN_SCHEMA, exit_code=result.exit_code,
-                    run_dir=str(result.run_dir) if result.run_dir else None,
-                    debug_log=str(result.debug_log) if result.debug_log else None,
-                    notes=result.notes)
-        print_json(data)
-    else:
-        _print_closing(result)
-    return result.exit_code
+    data = status_dict(result.state)
+    data.update(schema=RUN_SCHEMA, exit_code=result.exit_code,
+                run_dir=str(result.run_dir) if result.run_dir else None,
+                debug_log=str(result.debug_log) if result.debug_log else None,
+                notes=result.notes)
+    return Result(data, _closing_text(result), code=result.exit_code)
 
 
-def _print_closing(result) -> None:
+def _closing_text(result) -> str:
+    """What follows the final table (the progress printed that) for a person."""
     state = result.state
+    lines = []
     if result.debug_log:
-        print(f"debug log: {result.debug_log}")
+        lines.append(f"debug log: {result.debug_log}")
     if state.pause_reason:
-        print(f"paused: {state.pause_reason}")
+        lines.append(f"paused: {state.pause_reason}")
     if state.status in ("failed", "awaiting_human"):
-        print(f"continue with: orchestrate run --resume {state.name}")
+        lines.append(f"continue with: orchestrate run --resume {state.name}")
+    return "".join(line + "\n" for line in lines)
 
 
-def _dry_run(args) -> int:
+def _dry_run(args) -> Result:
     from pathlib import Path
 
     from orchestrator.config import load_config
@@ -82,16 +81,10 @@ def _dry_run(args) -> int:
     if args.resume:
         raise UsageError("run: --dry-run needs a PLAN, not --resume")
     plan, warnings = load_plan(args.plan, args.format)
-    for warning in warnings:
-        print(warning, file=sys.stderr)
     config = load_config(paths.project_root(Path.cwd())).with_overrides(jobs=args.jobs)
     schedule = dry_run_schedule(plan, config.jobs, config.default_timeout_s,
                                 config.blast_radius_command)
-    if args.json:
-        print_json(schedule)
-    else:
-        sys.stdout.write(dry_run_text(schedule))
-    return 0
+    return Result(schedule, dry_run_text(schedule), [str(w) for w in warnings])
 
 
 def _load_for_reading(name: str | None):
@@ -113,23 +106,19 @@ def _load_for_reading(name: str | None):
     return loaded
 
 
-def _cmd_status(args) -> int:
+def _cmd_status(args) -> Result:
     from orchestrator.render.status_text import status_dict, status_text
 
     loaded = _load_for_reading(args.name)
-    for warning in loaded.warnings:
-        print(f"orchestrate: {warning}", file=sys.stderr)
     state = loaded.state
-    if args.json:
-        print_json(status_dict(state))
-        return 0
-    sys.stdout.write(status_text(state))
+    text = status_text(state)
     if state.status in ("interrupted", "failed", "awaiting_human"):
-        print(f"\ncontinue with: orchestrate run --resume {state.name}")
-    return 0
+        text += f"\ncontinue with: orchestrate run --resume {state.name}\n"
+    return Result(status_dict(state), text,
+                  [f"orchestrate: {warning}" for warning in loaded.warnings])
 
 
-def _cmd_runs(args) -> int:
+def _cmd_runs(args) -> Result:
     from orchestrator.render.status_text import runs_dict, runs_text
     from orchestrator.store import list_runs, paths
 
@@ -137,10 +126,5 @@ def _cmd_runs(args) -> int:
     warnings: list[str] = []
     infos = [info for info in list_runs(runs_dir, warnings)
              if args.state is None or info.status == args.state]
-    for warning in warnings:
-        print(f"orchestrate: {warning}", file=sys.stderr)
-    if args.json:
-        print_json(runs_dict(infos))
-    else:
-        sys.stdout.write(runs_text(infos))
-    return 0
+    return Result(runs_dict(infos), runs_text(infos),
+                  [f"orchestrate: {warning}" for warning in warnings])

@@ -6,9 +6,7 @@ object with ``--json``, a few plain lines without it.
 
 from __future__ import annotations
 
-import sys
-
-from orchestrator.cli.output import print_json
+from orchestrator.cli.output import Result
 
 __all__ = ["add_wf_parser"]
 
@@ -100,17 +98,13 @@ def _amount(text: str) -> float:
     return parse(text)
 
 
-def _show(args, answer: dict) -> int:
-    if args.json:
-        print_json(answer)
-        return 0
-    for key, value in answer.items():
-        if key != "schema":
-            sys.stdout.write(f"{key}: {value}\n")
-    return 0
+def _show(args, answer: dict) -> Result:
+    """The answer as JSON, or as ``key: value`` lines for a person."""
+    lines = [f"{key}: {value}\n" for key, value in answer.items() if key != "schema"]
+    return Result(answer, "".join(lines))
 
 
-def _cmd_start(args) -> int:
+def _cmd_start(args) -> Result:
     from orchestrator.drivers import wf
 
     return _show(args, wf.start(args.plan, jobs=args.jobs, max_cost=args.max_cost,
@@ -118,31 +112,31 @@ def _cmd_start(args) -> int:
                                 plan_format=args.format))
 
 
-def _cmd_next(args) -> int:
+def _cmd_next(args) -> Result:
     from orchestrator.drivers import wf
 
     return _show(args, wf.next_actions(args.run, again=args.again))
 
 
-def _cmd_report(args) -> int:
+def _cmd_report(args) -> Result:
     from orchestrator.drivers import wf
 
     return _show(args, wf.report(args.run, args.action, note=args.note))
 
 
-def _cmd_exec(args) -> int:
+def _cmd_exec(args) -> Result:
     from orchestrator.drivers import wf
 
     return _show(args, wf.execute(args.run, args.action))
 
 
-def _cmd_answer(args) -> int:
+def _cmd_answer(args) -> Result:
     from orchestrator.drivers import wf
 
     return _show(args, wf.answer(args.run, args.action, args.choice))
 
 
-def _cmd_status(args) -> int:
+def _cmd_status(args) -> Result:
     from orchestrator.drivers import wf
 
     return _show(args, wf.status(args.run))
