@@ -66,7 +66,9 @@ PLAN
 PLAN
 )
     run -2 --separate-stderr analyze_dependencies "$plan"
-    [ "$output" = "" ]
+    # under --json an error is a JSON object on stdout too, so a caller never parses nothing
+    [ "$(jq -r '.schema' <<<"$output")" = "orchestrate/error@1" ]
+    [ "$(jq -r '.exit_code' <<<"$output")" = "2" ]
     [ "$stderr" = "$plan:2: cycle: 1 -> 2 -> 1" ]
 }
 
