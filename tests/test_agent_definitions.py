@@ -264,16 +264,18 @@ def test_bundled_definitions_parse_and_follow_the_house_style(path):
     assert agent.name == path.stem
     assert len(agent.description) > 80
     assert agent.tools and set(agent.tools) <= KNOWN_TOOLS
-    assert agent.model is None
+    assert agent.model in (None, "sonnet", "opus", "haiku")  # the config may override it
     assert agent.prompt.startswith("You are the ")
     assert "STATUS: done | blocked" in agent.prompt
     assert "FILES:" in agent.prompt and "NOTES:" in agent.prompt
-    assert len(path.read_text().splitlines()) < 60
+    assert len(path.read_text().splitlines()) < 70
     assert "MUST" not in agent.prompt and "CRITICAL" not in agent.prompt
 
 
-def test_the_bundle_holds_the_implementer_and_the_designer():
-    assert {p.stem for p in BUNDLE_DIR.glob("*.md")} >= {"implementer", "designer"}
+def test_the_bundle_holds_the_implementer_the_designer_and_every_workflow_role():
+    from orchestrator.engine.workflow import ROLES
+
+    assert {p.stem for p in BUNDLE_DIR.glob("*.md")} >= {"implementer", "designer", *ROLES}
     designer = load_agent(BUNDLE_DIR / "designer.md")
     assert "design phase" in designer.description
     assert "write no behaviour" in designer.prompt

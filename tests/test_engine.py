@@ -243,3 +243,51 @@ def test_replay_equals_incremental_application_and_round_trips():
 def test_bad_journals_raise_state_error(events, message):
     with pytest.raises(StateError, match=message):
         replay(events)
+
+
+def soft(step_id, deps=()):
+    return {**spec(step_id, deps, kind="agent"), "soft": True}
+
+
+def test_a_soft_step_that_fails_blocks_nothing_and_fails_no_run():
+    run = Run(soft("r1"), soft("r2"), spec("overview", ["r1", "r2"]))
+    frontier = decide.Frontier(run.state, decide.scheduler_for(run.state))
+    for step_id, outcome in (("r1", "failed"), ("r2", "completed")):
+        run.start(step_id)
+        frontier.update({"type": "step_started", "step": step_id}, run.state)
+        run.finish(step_id, outcome)
+        frontier.update({"type": "step_finished", "step": step_id}, run.state)
+    assert decide.ready_steps(run.state) == ["overview"] == frontier.ready()
+    run.start("overview").finish("overview")
+    assert decide.closing(run.state) == ("completed", None)
+    # and a resume does not run the dropped soft step again
+    changes = decide.resume_changes(run.state, [soft("r1"), soft("r2"),
+                                                spec("overview", ["r1", "r2"])])
+    assert changes["reset"] == [] and "r1" in changes["skipped"]
+
+
+def test_steps_added_mid_run_join_the_run_and_the_frontier():
+    run = Run(spec("plan"))
+    frontier = decide.Frontier(run.state, decide.scheduler_for(run.state))
+    run.start("plan").finish("plan")
+    event = {"type": "steps_added", "steps": [spec("a", ["plan"]), spec("b", ["a"])]}
+    run.do("steps_added", steps=event["steps"])
+    frontier.update(event, run.state)
+    assert list(run.state.steps) == ["plan", "a", "b"]
+    assert frontier.ready() == ["a"] == decide.ready_steps(run.state)
+    with pytest.raises(StateError, match="exists already"):
+        run.do("steps_added", steps=[spec("a")])
+
+
+def test_an_open_question_holds_the_run_until_it_is_answered():
+    run = Run(spec("tests"))
+    run.start("tests").finish("tests", "failed")
+    run.do("ask_opened", id="q", question="What now?",
+           options=[{"id": "go", "label": "Go"}, {"id": "stop", "label": "Stop"}])
+    assert run.state.ask["id"] == "q"
+    assert decide.final_status(run.state) == "awaiting_human"
+    with pytest.raises(StateError, match="no open question"):
+        run.do("ask_answered", id="other", choice="go")
+    run.do("ask_answered", id="q", choice="go", text="try harder")
+    assert run.state.ask is None
+    assert run.state.answers == [{"id": "q", "choice": "go", "text": "try harder"}]

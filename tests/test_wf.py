@@ -314,7 +314,8 @@ def test_every_answer_matches_its_schema_and_stays_under_a_kilobyte(tmp_path):
 
 
 def test_every_schema_in_the_docs_is_a_valid_schema():
-    assert set(SCHEMAS) == {"orchestrate/wf-start@1", "orchestrate/wf-next@1",
+    assert set(SCHEMAS) == {"orchestrate/wf-start@1", "orchestrate/wf-dry-run@1",
+                            "orchestrate/wf-next@1",
                             "orchestrate/wf-report@1", "orchestrate/wf-exec@1",
                             "orchestrate/wf-answer@1", "orchestrate/wf-status@1",
                             "orchestrate/error@1"}

@@ -1,17 +1,30 @@
-"""Run settings: defaults, overridden by the project's config file, overridden by flags."""
+"""Run settings: defaults, overridden by the project's config file, overridden by flags.
+
+The config file is ``.claude/orchestrate.yaml`` (read with PyYAML's safe loader; errors
+name the file and line). The older ``.claude/orchestrate/config.json`` is still read when
+there is no YAML file, with a note that it is deprecated; when both exist the YAML file
+alone counts and the JSON file is named as ignored. ``$ORCHESTRATE_CONFIG`` names one file
+instead of both: JSON when it ends in ``.json``, else YAML. Every key: docs/config.md.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from orchestrator.errors import OrchestrateError
 from orchestrator.jsonio import JSONTooDeep, loads_bounded
 
-__all__ = ["Config", "ConfigError", "load_config", "config_path"]
+__all__ = ["Config", "ConfigError", "load_config", "read_config", "config_path",
+           "yaml_config_path", "detect_test_command", "CONFIG_ENV", "MAX_YAML_BYTES"]
+
+CONFIG_ENV = "ORCHESTRATE_CONFIG"
+MAX_YAML_BYTES = 1 << 20  # a settings file; anything larger is not one
 
 
 class ConfigError(OrchestrateError):
@@ -35,6 +48,8 @@ class Config:
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 60.0
     backoff_budget_s: float = 300.0
+    test_command: str | None = None  # the project's tests; detected when not set
+    lint_command: str | None = None  # the project's linter, e.g. "ruff check ."
 
     def model_for(self, owner: str | None, definition_model: str | None) -> str | None:
         """Per-owner model from config, else the config's model, else the definition's."""
@@ -47,22 +62,75 @@ class Config:
 
 
 def config_path(project_root: Path) -> Path:
-    """``$ORCHESTRATE_CONFIG``, else ``.claude/orchestrate/config.json`` in the project."""
-    override = os.environ.get("ORCHESTRATE_CONFIG")
+    """``$ORCHESTRATE_CONFIG``, else the legacy ``.claude/orchestrate/config.json``."""
+    override = os.environ.get(CONFIG_ENV)
     return Path(override) if override else project_root / ".claude" / "orchestrate" / "config.json"
 
 
+def yaml_config_path(project_root: Path) -> Path:
+    """``.claude/orchestrate.yaml`` in the project: the config file."""
+    return Path(project_root) / ".claude" / "orchestrate.yaml"
+
+
 def load_config(project_root: Path) -> Config:
-    path = config_path(project_root)
+    """The project's settings; notes about the files read (a deprecated config.json) are
+    printed on stderr, once per process."""
+    config, notes = read_config(project_root)
+    for note in notes:
+        if note not in _NOTED:
+            _NOTED.add(note)
+            print(f"orchestrate: warning: {note}", file=sys.stderr)
+    return config
+
+
+_NOTED: set[str] = set()
+
+
+def read_config(project_root: Path) -> tuple[Config, list[str]]:
+    """The project's settings and notes about where they came from (see the module's
+    docstring for which file wins)."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        path = Path(override)
+        config = _load_json(path) if path.suffix == ".json" else _load_yaml(path)
+        return (Config() if config is None else config), []
+    yaml_path = yaml_config_path(project_root)
+    json_path = config_path(project_root)
+    config = _load_yaml(yaml_path)
+    if config is not None:
+        notes = []
+        if json_path.exists():
+            notes.append(f"{json_path} is ignored: {yaml_path} takes precedence; move any "
+                         f"settings still in it there and delete it")
+        return config, notes
+    config = _load_json(json_path)
+    if config is None:
+        return Config(), []
+    return config, [f"{json_path} is deprecated: move these settings to {yaml_path}"]
+
+
+def _read_text(path: Path, limit: int | None = None) -> str | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read() if limit is None else handle.read(limit + 1)
     except FileNotFoundError:
-        return Config()
+        return None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if limit is not None and len(raw) > limit:
+        raise ConfigError(f"{path}: larger than {limit // 1024} KiB: not a settings file")
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") \
             from None
+
+
+def _load_json(path: Path) -> Config | None:
+    """The settings in the JSON file ``path``, None when it is missing."""
+    text = _read_text(path)
+    if text is None:
+        return None
     try:
         data = loads_bounded(text, str(path))
     except JSONTooDeep as exc:
@@ -71,21 +139,83 @@ def load_config(project_root: Path) -> Config:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a JSON object of settings")
+    return _settings(data, lambda key: str(path))
+
+
+def _load_yaml(path: Path) -> Config | None:
+    """The settings in the YAML file ``path``, None when it is missing."""
+    text = _read_text(path, MAX_YAML_BYTES)
+    if text is None:
+        return None
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            document = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") \
+                from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: YAML nested too deeply") from None
+        if document is None or document.tag == "tag:yaml.org,2002:null":  # empty
+            return Config()
+        if not isinstance(document, yaml.MappingNode):
+            raise ConfigError(f"{path}:{document.start_mark.line + 1}: expected a mapping "
+                              f"of settings (`name: value` lines)")
+        data, lines = _yaml_settings(loader, document, path)
+    finally:
+        loader.dispose()
+    return _settings(data, lambda key: f"{path}:{lines[key]}")
+
+
+def _yaml_settings(loader, document, path: Path) -> tuple[dict, dict]:
+    """The top-level settings of a YAML mapping node, and the line of each one's key."""
+    import yaml
+
+    data: dict = {}
+    lines: dict = {}
+    for key_node, value_node in document.value:
+        line = key_node.start_mark.line + 1
+        if not (isinstance(key_node, yaml.ScalarNode)
+                and key_node.tag == "tag:yaml.org,2002:str"):
+            raise ConfigError(f"{path}:{line}: a setting's name must be a plain string, "
+                              f"got {str(key_node.value)[:40]!r}")
+        key = key_node.value
+        if key in data:
+            raise ConfigError(f"{path}:{line}: setting {key!r} is given twice (first on "
+                              f"line {lines[key]})")
+        try:
+            data[key] = loader.construct_object(value_node, deep=True)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}:{line}: setting {key!r}: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}:{line}: setting {key!r} nested too deeply") from None
+        lines[key] = line
+    return data, lines
+
+
+def _settings(data: dict, where) -> Config:
+    """A Config from parsed settings; ``where(key)`` is the file (and line) for messages."""
     known = {f.name for f in fields(Config)}
     for key, value in data.items():
         if key not in known:
-            raise ConfigError(f"{path}: unknown setting {key!r} "
+            raise ConfigError(f"{where(key)}: unknown setting {key!r} "
                               f"(known: {', '.join(sorted(known))})")
         kind = _KINDS[key]
         if not _fits(kind, value):
-            raise ConfigError(f"{path}: setting {key!r} must be {_KIND_WORDS[kind]}")
+            raise ConfigError(f"{where(key)}: setting {key!r} must be {_KIND_WORDS[kind]}")
     template = data.get("blast_radius_command")
     if template is not None and _quoted_placeholder(template):
         raise ConfigError(
-            f"{path}: setting 'blast_radius_command' puts {PATTERN} inside quotes or after a "
-            f"backslash ({template!r}); write it bare, e.g. \"pytest {PATTERN}\": the scope "
-            f"is shell-quoted when it is filled in, and quoting it again would run plan text "
-            f"as shell code")
+            f"{where('blast_radius_command')}: setting 'blast_radius_command' puts {PATTERN} "
+            f"inside quotes or after a backslash ({template!r}); write it bare, e.g. "
+            f"\"pytest {PATTERN}\": the scope is shell-quoted when it is filled in, and "
+            f"quoting it again would run plan text as shell code")
     return Config(**data)
 
 
@@ -115,7 +245,8 @@ _KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "co
           "agent_attempts": "count", "blast_radius_command": "text", "max_cost_usd": "amount",
           "agent_cmd": "text", "claude_command": "text", "model": "text", "models": "mapping",
           "permission_mode": "text", "allowed_tools": "list", "backoff_base_s": "amount",
-          "backoff_cap_s": "amount", "backoff_budget_s": "amount"}
+          "backoff_cap_s": "amount", "backoff_budget_s": "amount", "test_command": "text",
+          "lint_command": "text"}
 _KIND_WORDS = {"count": "a positive integer", "text": "a string",
                "amount": "a finite number >= 0",
                "mapping": "an object of strings", "list": "a list of strings"}
@@ -135,3 +266,82 @@ def _fits(kind: str, value) -> bool:
     if kind == "mapping":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_PROBE_BYTES = 256 * 1024  # what is read of a project file to guess its test command
+_MAKE_TEST = re.compile(r"^(?:[^\s:#=]+[ \t]+)*test(?:[ \t]+[^\s:#=]+)*[ \t]*::?(?!=)",
+                        re.MULTILINE)
+_NPM_PLACEHOLDER = "no test specified"  # what `npm init` puts in scripts.test
+
+
+def detect_test_command(project_root: Path, config: Config | None = None) -> str | None:
+    """The command that runs the project's tests: the config's ``test_command``, else a
+    guess from the files at the project's top level, the first of:
+
+    - ``pytest``: a pytest.ini; a pyproject.toml, setup.cfg or tox.ini naming pytest; or
+      a ``tests/`` folder holding ``test_*.py`` or ``*_test.py`` files
+    - ``npm test``: a package.json with a ``scripts.test`` (not npm init's placeholder)
+    - ``cargo test``: a Cargo.toml
+    - ``go test ./...``: a go.mod
+    - ``make test``: a Makefile (or makefile, GNUmakefile) with a ``test:`` target
+
+    None when nothing fits. ``config`` saves reading the config again.
+    """
+    root = Path(project_root)
+    config = load_config(root) if config is None else config
+    if config.test_command:
+        return config.test_command
+    if _uses_pytest(root):
+        return "pytest"
+    if _has_npm_test(root):
+        return "npm test"
+    if (root / "Cargo.toml").is_file():
+        return "cargo test"
+    if (root / "go.mod").is_file():
+        return "go test ./..."
+    if any(_MAKE_TEST.search(_probe(root / name) or "")
+           for name in ("GNUmakefile", "makefile", "Makefile")):
+        return "make test"
+    return None
+
+
+def _probe(path: Path) -> str | None:
+    """The start of a project file as text; None when it is missing or unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(_PROBE_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _uses_pytest(root: Path) -> bool:
+    if (root / "pytest.ini").is_file():
+        return True
+    if any("pytest" in (_probe(root / name) or "")
+           for name in ("pyproject.toml", "setup.cfg", "tox.ini")):
+        return True
+    tests = root / "tests"
+    if not tests.is_dir():
+        return False
+    seen = 0
+    for _, folders, files in os.walk(tests):
+        if any(name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+               for name in files):
+            return True
+        seen += len(files) + len(folders)
+        if seen > 5000:  # a huge tree without a test file near the top: give up
+            return False
+    return False
+
+
+def _has_npm_test(root: Path) -> bool:
+    text = _probe(root / "package.json")
+    if text is None:
+        return False
+    try:
+        package = loads_bounded(text, "package.json")
+    except ValueError:  # invalid, truncated or too deep
+        return False
+    scripts = package.get("scripts") if isinstance(package, dict) else None
+    test = scripts.get("test") if isinstance(scripts, dict) else None
+    return isinstance(test, str) and bool(test.strip()) and _NPM_PLACEHOLDER not in test

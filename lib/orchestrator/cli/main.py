@@ -12,7 +12,9 @@ from orchestrator.cli.checkpoint import add_checkpoint_parser
 from orchestrator.cli.error import add_error_parser
 from orchestrator.cli.output import Result, print_json, render
 from orchestrator.cli.runs import _cmd_run, _cmd_runs, _cmd_status
+from orchestrator.cli.topic import add_topic_parser
 from orchestrator.cli.wf import add_wf_parser
+from orchestrator.cli.workflow import add_workflow_parser
 
 __all__ = ["main"]
 
@@ -151,6 +153,8 @@ _COMMANDS = {
     "checkpoint": add_checkpoint_parser,
     "error": add_error_parser,
     "wf": add_wf_parser,
+    "workflow": add_workflow_parser,
+    "topic": add_topic_parser,
 }
 
 

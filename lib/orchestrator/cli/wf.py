@@ -27,11 +27,25 @@ def add_wf_parser(commands, common) -> None:
     out.add_argument("--json", action="store_true", help="print one JSON object")
 
     start = actions.add_parser(
-        "start", parents=[out], help="start a run of a plan (or find an unfinished one)",
-        description="Create a run of PLAN for this protocol. An unfinished run of the same "
-                    "plan is reported under `resumable`, not overwritten (--fresh discards "
-                    "it).")
-    start.add_argument("--plan", required=True, metavar="PLAN", help="the plan file")
+        "start", parents=[out], help="start a run of a plan, or an /orchestrate workflow",
+        description="Create a run for this protocol: of PLAN (--plan), or the /orchestrate "
+                    "workflow for a feature DESCRIPTION (research, plan, implementation, "
+                    "tests, debug loop, docs, summary, PR). An unfinished run of the same "
+                    "plan or description is reported under `resumable`, not overwritten "
+                    "(--fresh discards it).")
+    start.add_argument("description", metavar="DESCRIPTION", nargs="?",
+                       help="the feature to build (quote it); or give --plan")
+    start.add_argument("--plan", metavar="PLAN", help="the plan file")
+    start.add_argument("--create-pr", action="store_true",
+                       help="end the workflow with a pull request (gh)")
+    start.add_argument("--dry-run", action="store_true",
+                       help="preview the workflow: type, complexity, topics, agents, paths; "
+                            "write nothing")
+    start.add_argument("--parallel", action="store_true",
+                       help="independent steps run together (the default)")
+    start.add_argument("--arguments-stdin", action="store_true",
+                       help="read the slash command's argument string from stdin: the "
+                            "feature and its flags, taken as text (no shell sees it)")
     start.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
                        help="actions handed out at once (default 4, or the config's jobs)")
     start.add_argument("--max-cost", type=_amount, metavar="USD",
@@ -77,6 +91,8 @@ def add_wf_parser(commands, common) -> None:
     answer.add_argument("run", metavar="RUN")
     answer.add_argument("action", metavar="ACTION")
     answer.add_argument("choice", metavar="CHOICE")
+    answer.add_argument("--note", metavar="TEXT",
+                        help="free text with the choice, such as guidance for a debug round")
     answer.set_defaults(handler=_cmd_answer)
 
     status = actions.add_parser("status", parents=[out], help="where a run stands",
@@ -104,12 +120,62 @@ def _show(args, answer: dict) -> Result:
     return Result(answer, "".join(lines))
 
 
-def _cmd_start(args) -> Result:
-    from orchestrator.drivers import wf
+FLAGS = {"--create-pr": "create_pr", "--dry-run": "dry_run", "--parallel": "parallel",
+         "--sequential": "sequential", "--fresh": "fresh"}
 
-    return _show(args, wf.start(args.plan, jobs=args.jobs, max_cost=args.max_cost,
-                                sequential=args.sequential, fresh=args.fresh,
-                                plan_format=args.format))
+
+def parse_arguments(text: str) -> tuple[str, dict[str, bool]]:
+    """The `/orchestrate` argument string: (the feature, the flags it names).
+
+    The known flags are picked out wherever they stand; every other word is the feature's
+    text, quotes honoured when they pair up. Nothing is expanded or run.
+    """
+    import shlex
+
+    try:
+        words = shlex.split(text, posix=True)
+    except ValueError:  # an unpaired quote: take the words as they are
+        words = text.split()
+    flags = {name: False for name in FLAGS.values()}
+    rest = []
+    for word in words:
+        if word in FLAGS:
+            flags[FLAGS[word]] = True
+        else:
+            rest.append(word)
+    return " ".join(rest).strip(), flags
+
+
+def _cmd_start(args) -> Result:
+    import sys
+
+    from orchestrator.drivers import wf
+    from orchestrator.errors import UsageError
+
+    if args.arguments_stdin:
+        if args.description is not None or args.plan is not None:
+            raise UsageError("wf start: --arguments-stdin takes the feature from stdin only")
+        description, flags = parse_arguments(sys.stdin.read(64 * 1024))
+        if not description:
+            raise UsageError("wf start: no feature description in the arguments")
+        args.description = description
+        for name, value in flags.items():
+            setattr(args, name, getattr(args, name) or value)
+
+    if (args.plan is None) == (args.description is None):
+        raise UsageError("wf start: give a feature DESCRIPTION or --plan PLAN (one of them)")
+    if args.sequential and args.parallel:
+        raise UsageError("wf start: --parallel and --sequential do not go together")
+    if args.plan is not None:
+        if args.create_pr or args.dry_run:
+            raise UsageError("wf start: --create-pr and --dry-run go with a DESCRIPTION")
+        return _show(args, wf.start(args.plan, jobs=args.jobs, max_cost=args.max_cost,
+                                    sequential=args.sequential, fresh=args.fresh,
+                                    plan_format=args.format))
+    return _show(args, wf.start_workflow(args.description, create_pr=args.create_pr,
+                                         dry_run=args.dry_run, sequential=args.sequential,
+                                         jobs=args.jobs, max_cost=args.max_cost,
+                                         fresh=args.fresh))
 
 
 def _cmd_next(args) -> Result:
@@ -133,7 +199,7 @@ def _cmd_exec(args) -> Result:
 def _cmd_answer(args) -> Result:
     from orchestrator.drivers import wf
 
-    return _show(args, wf.answer(args.run, args.action, args.choice))
+    return _show(args, wf.answer(args.run, args.action, args.choice, note=args.note))
 
 
 def _cmd_status(args) -> Result:

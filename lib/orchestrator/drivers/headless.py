@@ -62,7 +62,7 @@ class HeadlessRunner:
         procs.become_subreaper()
         self.watchdog = procs.Watchdog()
         self.frontier = decide.Frontier(self.state, self.scheduler)
-        self.recorder.observers.append(self.frontier.update)
+        self.recorder.observers += [self.frontier.update, self._steps_added]
         try:
             while True:
                 starting = self._commit_turn()
@@ -88,8 +88,16 @@ class HeadlessRunner:
         finally:
             self._stop_all()
             self.watchdog.close()
-            if self.frontier.update in self.recorder.observers:
-                self.recorder.observers.remove(self.frontier.update)
+            for observer in (self.frontier.update, self._steps_added):
+                if observer in self.recorder.observers:
+                    self.recorder.observers.remove(observer)
+
+    def _steps_added(self, event: dict, state) -> None:
+        """A workflow grew: its new steps' phases are kept with the run."""
+        if event["type"] == "steps_added":
+            from orchestrator.drivers.session import load_phases
+
+            self.phases.update(load_phases(self.store))
 
     def _commit_turn(self) -> list[str]:
         """Journal the finished steps and the starts they allow, together; return the

@@ -100,15 +100,18 @@ def exclusions(project: Project, reports: RunReports | None) -> list[Path]:
 
 
 def listen(recorder: Recorder, store, project: Project, state_name: str, plan_path: str,
-           redactor, extra=()) -> RunReports:
-    """Attach the run's reports (debug log, run log, error reports) and ``extra``."""
+           redactor, config: Config, extra=()) -> RunReports:
+    """Attach the run's reports (debug log, run log, error reports), the growth of a
+    workflow run, and ``extra``."""
+    from orchestrator.drivers.workflow import WorkflowGrowth
+
     reports = RunReports(store, project.root, state_name, plan_path, redactor)
     recorder.listeners += [reports, ErrorReports(project.errors_dir, redactor, recorder),
-                           *extra]
+                           WorkflowGrowth(recorder, store, config, project.root), *extra]
     return reports
 
 
-def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: str,
+def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: str | None,
               config: Config, redactor, *, fresh: bool, notes: list[str],
               driver: str = "headless", listeners=()) -> tuple[Recorder, RunReports]:
     """Start a run of ``plan`` in ``store`` (whose lock the caller holds).
@@ -119,13 +122,12 @@ def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: st
     if store.exists():
         _replace_existing(store, store.name, plan_path, fresh, notes)
     recorder = Recorder(store)
-    reports = listen(recorder, store, project, store.name, plan_path, redactor, listeners)
+    reports = listen(recorder, store, project, store.name, plan_path, redactor, config,
+                     listeners)
     recorder.start(
         name=store.name, plan_path=plan_key(plan_path), plan_format=plan.format,
         plan_hash=plan_hash(plan), project_root=str(project.root), jobs=config.jobs,
-        max_cost_usd=config.max_cost_usd, driver=driver,
-        steps=step_specs(plan, config.command_attempts, config.agent_attempts,
-                         config.default_timeout_s),
+        max_cost_usd=config.max_cost_usd, driver=driver, steps=_specs(plan, config),
     )
     _keep_plan_copy(store, plan_text, plan, redactor)
     return recorder, reports
@@ -140,12 +142,10 @@ def reopen_run(store, project: Project, config: Config, redactor, *, notes: list
     notes += loaded.warnings
     state = loaded.state
     plan = _plan_for_resume(state, store, notes, redactor)
-    specs = step_specs(plan, config.command_attempts, config.agent_attempts,
-                       config.default_timeout_s)
-    changes = decide.resume_changes(state, specs)
+    changes = decide.resume_changes(state, _specs(plan, config))
     notes.append(_resume_summary(changes))
     recorder = Recorder(store, state)
-    reports = listen(recorder, store, project, state.name, state.plan_path, redactor,
+    reports = listen(recorder, store, project, state.name, state.plan_path, redactor, config,
                      listeners)
     payload = {key: changes[key] for key in
                ("added", "removed", "changed", "stale", "updated", "reset", "order",
@@ -157,6 +157,16 @@ def reopen_run(store, project: Project, config: Config, redactor, *, notes: list
         payload["max_cost_usd"] = None if lift_cap else max_cost
     recorder.record("run_resumed", **payload)
     return recorder, plan, reports
+
+
+def _specs(plan: Plan, config: Config) -> list[dict]:
+    """The step specs of a plan's phases (a workflow marks its soft steps)."""
+    from orchestrator.drivers.workflow import FORMAT, specs_for
+
+    if plan.format == FORMAT:
+        return specs_for(plan.phases, config)
+    return step_specs(plan, config.command_attempts, config.agent_attempts,
+                      config.default_timeout_s)
 
 
 def load_phases(store) -> dict[str, Phase]:
@@ -269,12 +279,13 @@ def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list
         f"`orchestrate run {plan_path} --fresh`", state)
 
 
-def _keep_plan_copy(store, plan_text: str, plan: Plan, redactor) -> None:
+def _keep_plan_copy(store, plan_text: str | None, plan: Plan, redactor) -> None:
     """The plan as of the latest start or resume, for a resume after the file moved or
     vanished, and its phases as JSON for the drivers that read them on every call."""
     if store.run_dir is None:
         return
-    write_atomic(store.run_dir / PLAN_COPY, redactor.redact(plan_text).encode("utf-8"))
+    if plan_text is not None:  # a workflow run has no plan file of its own
+        write_atomic(store.run_dir / PLAN_COPY, redactor.redact(plan_text).encode("utf-8"))
     phases = {"phases": [phase.to_dict() for phase in plan.phases]}
     data = json.dumps(redactor.redact_data(phases), separators=(",", ":"))
     write_atomic(store.run_dir / PHASES, data.encode("utf-8"))
@@ -282,7 +293,11 @@ def _keep_plan_copy(store, plan_text: str, plan: Plan, redactor) -> None:
 
 def _plan_for_resume(state: RunState, store, notes: list[str], redactor) -> Plan:
     """The plan file as it is now (its copy is refreshed), else the copy taken at the
-    latest start or resume, saying so."""
+    latest start or resume, saying so. A workflow run's steps are its own phases."""
+    from orchestrator.drivers.workflow import FORMAT
+
+    if state.plan_format == FORMAT:
+        return Plan(state.plan_path, FORMAT, None, list(load_phases(store).values()))
     path = Path(state.plan_path)
     if path.exists():
         text = read_plan_text(str(path))

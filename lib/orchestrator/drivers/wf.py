@@ -87,9 +87,10 @@ def _locked(name: str, cwd: Path | None = None):
     with store.lock(wait_s=LOCK_WAIT_S):
         loaded = store.load(repair=True)
         recorder = Recorder(store, loaded.state)
+        config = load_config(project.root)
         reports = session.listen(recorder, store, project, loaded.state.name,
-                                 loaded.state.plan_path, redactor)
-        call = _Call(project, store, recorder, reports, load_config(project.root), redactor)
+                                 loaded.state.plan_path, redactor, config)
+        call = _Call(project, store, recorder, reports, config, redactor)
         try:
             yield call
         finally:
@@ -145,6 +146,120 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool = False,
+                   sequential: bool = False, jobs: int | None = None,
+                   max_cost: float | None = None, fresh: bool = False,
+                   cwd: Path | None = None) -> dict:
+    """Start an `/orchestrate` run for ``description`` (a topic folder under specs/ and
+    the workflow's first steps); with ``dry_run``, the preview only, nothing written. An
+    unfinished run of the same description is offered for resuming, not replaced."""
+    from orchestrator.drivers import workflow as growth
+    from orchestrator.engine import workflow
+    from orchestrator.workflow.analysis import analyze
+    from orchestrator.workflow.location import allocate_topic
+
+    if not description.strip():
+        raise ActionError("the feature description is empty")
+    project = session.open_project(cwd)
+    config = load_config(project.root).with_overrides(
+        jobs=1 if sequential else jobs, max_cost_usd=max_cost)
+    unfinished = None if fresh or dry_run else _unfinished_workflow(project, description)
+    if unfinished is not None:
+        state = unfinished
+        return {"schema": "orchestrate/wf-start@1", "run": state.name,
+                "steps": len(state.steps),
+                "resumable": {"status": state.status,
+                              "completed": state.counts()["completed"],
+                              "resume": _next_command(state.name),
+                              "fresh": "the same `wf start` with --fresh"},
+                "next": _next_command(state.name)}
+    facts = analyze(description)
+    topic = allocate_topic(project.root, description, dry_run=dry_run)
+    wf = workflow.Workflow(
+        description=clip_text(description, 2000), number=int(topic.number), slug=topic.slug,
+        topic_dir=str(topic.path.relative_to(project.root)), workflow_type=facts.workflow_type,
+        complexity=facts.score, complexity_band=facts.complexity,
+        thinking_mode=facts.thinking_mode,
+        topics=list(facts.research_topics), create_pr=create_pr,
+        test_command=_test_command(project.root, config), cli=_self_command())
+    phases = workflow.initial_phases(wf)
+    if dry_run:
+        return _preview(project, wf, phases)
+    redactor = Redactor()
+    name = session.paths.run_name(f"{topic.number}_{topic.slug}")
+    store = FileRunStore(project.runs_dir, name, redactor=redactor)
+    plan = growth.workflow_plan(str(project.root / wf.topic_dir), wf, phases)
+    with store.lock(wait_s=LOCK_WAIT_S):
+        recorder, _ = session.begin_run(store, project, plan, plan.path, None, config,
+                                        redactor, fresh=False, notes=[], driver="wf")
+        growth.save_workflow(store.run_dir, wf)
+        recorder.flush()
+        store.close()
+    return {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(phases),
+            "topic_dir": str(topic.path), "next": _next_command(name)}
+
+
+def _self_command() -> str:
+    """How the engine's own steps call this orchestrate: the interpreter running it now,
+    so that they work wherever the console script is (or is not) on PATH."""
+    import shlex
+    import sys
+
+    return f"{shlex.quote(sys.executable)} -m orchestrator"
+
+
+def _test_command(root: Path, config: Config) -> str | None:
+    command = getattr(config, "test_command", None)
+    if command:
+        return command
+    try:
+        from orchestrator.config import detect_test_command
+    except ImportError:
+        return None
+    return detect_test_command(root)
+
+
+def _unfinished_workflow(project: session.Project, description: str) -> RunState | None:
+    """An unfinished `/orchestrate` run of the same description, if there is one."""
+    from orchestrator.drivers.workflow import FORMAT, load_workflow
+    from orchestrator.store import list_runs
+
+    wanted = clip_text(description, 2000)
+    for info in list_runs(project.runs_dir):
+        if info.status == "completed":
+            continue
+        wf = load_workflow(project.runs_dir / info.name)
+        if wf is not None and wf.description == wanted:
+            store = FileRunStore(project.runs_dir, info.name, redactor=Redactor())
+            state = store.load().state
+            if state.plan_format == FORMAT:
+                return state
+    return None
+
+
+def _preview(project: session.Project, wf, phases) -> dict:
+    """What `/orchestrate --dry-run` shows; nothing is written anywhere."""
+    minutes = {"agent": 5, "command": 1}
+    steps = [{"id": phase.id, "agent": phase.owner, "files": list(phase.files)[:4]}
+             for phase in phases]
+    estimate = sum(minutes["agent"] if phase.owner else minutes["command"]
+                   for phase in phases)
+    return {"schema": "orchestrate/wf-dry-run@1", "description": wf.description,
+            "workflow_type": wf.workflow_type, "complexity": wf.complexity,
+            "complexity_band": wf.complexity_band,
+            "thinking_mode": wf.thinking_mode, "research_topics": wf.topics,
+            "topic_dir": str(project.root / wf.topic_dir),
+            "artifacts": {"reports": str(project.root / wf.topic_dir / "reports"),
+                          "plan": str(project.root / wf.plan_path),
+                          "summary": str(project.root / wf.summary_path)},
+            "steps": steps,
+            "then": ["the plan's phases (code-writer)", "tests", "up to 3 debug rounds",
+                     "docs (doc-writer)", "summary"] + (["pull request"] if wf.create_pr
+                                                        else []),
+            "test_command": wf.test_command,
+            "estimated_minutes": estimate + 15}
+
+
 # --- next --------------------------------------------------------------------------------
 
 def next_actions(name: str, *, again: str | None = None, cwd: Path | None = None) -> dict:
@@ -158,6 +273,11 @@ def next_actions(name: str, *, again: str | None = None, cwd: Path | None = None
 
 def _decide(call: _Call) -> list[dict]:
     state = call.state
+    if state.ask is not None:
+        if state.status == "running" and not any(
+                step.status == "running" for step in state.steps.values()):
+            return [_close(call)]  # the run waits for the answer: awaiting_human
+        return [_open_ask(state)]
     if state.status == "awaiting_human":
         return [_cost_cap_ask(state)] if state.pause_reason else [_done(call)]
     if state.status in FINISHED:
@@ -191,9 +311,17 @@ def _close(call: _Call) -> dict:
         payload["reason"] = reason
     call.recorder.record("run_finished", **payload)
     call.reports.close(call.state)
+    if call.state.ask is not None:
+        return _open_ask(call.state)
     if status == "awaiting_human" and reason:
         return _cost_cap_ask(call.state)
     return _done(call)
+
+
+def _open_ask(state: RunState) -> dict:
+    ask = state.ask
+    return {"type": "ask", "id": ask["id"], "question": clip_text(ask["question"], 300),
+            "options": ask["options"]}
 
 
 def _done(call: _Call) -> dict:
@@ -429,22 +557,32 @@ def _record(name: str, text: str, kind: str, outcome: Outcome, started_at: float
 
 # --- answer and status -------------------------------------------------------------------
 
-def answer(name: str, text: str, choice: str, *, cwd: Path | None = None) -> dict:
-    """The user's choice for an ``ask`` action."""
-    if text != COST_CAP_ASK:
-        raise ActionError(f"no question {text!r} is open in run {name}")
+def answer(name: str, text: str, choice: str, *, note: str | None = None,
+           cwd: Path | None = None) -> dict:
+    """The user's choice for an ``ask`` action (``note``: free text, such as guidance)."""
     with _locked(name, cwd) as call:
         state = call.state
-        if state.status != "awaiting_human" or not state.pause_reason:
+        if state.ask is not None and state.ask["id"] == text:
+            options = [option["id"] for option in state.ask["options"]]
+            if choice not in options:
+                raise ActionError(f"{choice!r} is not an option of {text} "
+                                  f"({', '.join(options)})")
+            call.recorder.record("ask_answered", id=text, choice=choice,
+                                 **({"text": clip_text(note, 2000)} if note else {}))
+            if choice != "stop" and call.state.status != "running":
+                call.recorder, _, call.reports = session.reopen_run(
+                    call.store, call.project, call.config, call.redactor, notes=[],
+                    driver="wf")
+        elif text == COST_CAP_ASK and state.status == "awaiting_human" and state.pause_reason:
+            if choice == "raise":
+                call.recorder, _, call.reports = session.reopen_run(
+                    call.store, call.project, call.config, call.redactor, notes=[],
+                    driver="wf", lift_cap=True)
+            elif choice != "stop":
+                raise ActionError(f"{choice!r} is not an option of {text} (raise, stop)")
+        else:
             raise ActionError(f"no question {text!r} is open in run {state.name} "
                               f"(it is {state.status})")
-        if choice == "raise":
-            notes: list[str] = []
-            call.recorder, _, call.reports = session.reopen_run(
-                call.store, call.project, call.config, call.redactor, notes=notes,
-                driver="wf", lift_cap=True)
-        elif choice != "stop":
-            raise ActionError(f"{choice!r} is not an option of {text} (raise, stop)")
         return {"schema": "orchestrate/wf-answer@1", "run": call.state.name, "ask": text,
                 "choice": choice, "next": _next_command(call.state.name)}
 

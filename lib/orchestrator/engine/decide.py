@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from orchestrator.engine import policy
 from orchestrator.engine.scheduler import Scheduler
-from orchestrator.engine.state import DONE_STATUSES, FAILED_STATUSES, RunState
+from orchestrator.engine.state import DONE_STATUSES, FAILED_STATUSES, RunState, satisfies
 
 __all__ = ["Frontier", "ready_steps", "next_steps", "closing", "final_status", "resume_changes",
            "scheduler_for"]
@@ -28,8 +28,7 @@ def ready_steps(state: RunState) -> list[str]:
     for step in state.steps.values():
         if step.status != "pending":
             continue
-        if all(state.steps[dep].status in DONE_STATUSES
-               for dep in step.depends_on if dep in state.steps):
+        if all(satisfies(state.steps[dep]) for dep in step.depends_on if dep in state.steps):
             ready.append(step.id)
     return ready
 
@@ -91,11 +90,12 @@ def final_status(state: RunState) -> str | None:
     statuses = [step.status for step in state.steps.values()]
     if "running" in statuses or ready_steps(state):
         return None
-    if "awaiting_human" in statuses:
+    if "awaiting_human" in statuses or state.ask is not None:
         return "awaiting_human"
-    if any(status in FAILED_STATUSES or status == "blocked" for status in statuses):
+    if any(not step.soft and step.status in (*FAILED_STATUSES, "blocked")
+           for step in state.steps.values()):
         return "failed"
-    if all(status in DONE_STATUSES for status in statuses):
+    if all(satisfies(step) for step in state.steps.values()):
         return "completed"
     return "awaiting_human"  # pending steps held back (e.g. by a cost cap)
 
@@ -121,7 +121,8 @@ def resume_changes(state: RunState, specs: list[dict]) -> dict:
 
     Completed steps are kept unless their phase changed or a phase they need (directly or
     not) changed: a changed phase makes its dependents run again. In-flight, failed,
-    timed-out, blocked and held steps go again.
+    timed-out, blocked and held steps go again, except soft ones that are over (a
+    workflow's dropped research topic, a test run the user chose to go on from).
     """
     now = {spec["id"]: spec for spec in specs}
     added = [spec for spec in specs if spec["id"] not in state.steps]
@@ -133,7 +134,7 @@ def resume_changes(state: RunState, specs: list[dict]) -> dict:
     again = set(changed) | set(stale)
     updated = [now[step_id] for step_id in changed]
     reset = [step_id for step_id, step in state.steps.items()
-             if step_id in now and (step_id in again or step.status not in DONE_STATUSES)]
+             if step_id in now and (step_id in again or not satisfies(step))]
     return {
         "added": added,
         "removed": removed,
@@ -143,8 +144,7 @@ def resume_changes(state: RunState, specs: list[dict]) -> dict:
         "reset": reset,
         "order": [spec["id"] for spec in specs],
         "skipped": [step_id for step_id, step in state.steps.items()
-                    if step_id in now and step_id not in again
-                    and step.status in DONE_STATUSES],
+                    if step_id in now and step_id not in again and satisfies(step)],
         "retried": [step_id for step_id, step in state.steps.items()
                     if step_id in reset and step.status in FAILED_STATUSES],
         "pending": [step_id for step_id, step in state.steps.items()
@@ -176,8 +176,7 @@ class Frontier:
             deps = {dep for dep in step.depends_on if dep in state.steps}
             for dep in deps:
                 self._dependents[dep].append(step.id)
-            self._waiting[step.id] = sum(state.steps[dep].status not in DONE_STATUSES
-                                         for dep in deps)
+            self._waiting[step.id] = sum(not satisfies(state.steps[dep]) for dep in deps)
             if step.status == "running":
                 self.running.add(step.id)
             elif step.status == "pending" and self._waiting[step.id] == 0:
@@ -217,10 +216,13 @@ class Frontier:
             if step.status == "pending":  # a retry
                 if self._waiting.get(step.id, 0) == 0:
                     self._add_ready(step.id)
-            elif step.status in DONE_STATUSES:
+            elif step.status != "completed":  # a final failure: dependents were blocked
+                self.rebuild(state)
+            elif satisfies(step):
                 for child in self._dependents.get(step.id, ()):
                     self._waiting[child] -= 1
                     if self._waiting[child] == 0 and state.steps[child].status == "pending":
                         self._add_ready(child)
-        elif kind in ("run_started", "run_resumed", "run_interrupted") or state is not self._state:
+        elif kind in ("run_started", "run_resumed", "run_interrupted", "steps_added") \
+                or state is not self._state:
             self.rebuild(state)

@@ -19,6 +19,7 @@ __all__ = [
     "apply",
     "replay",
     "StateError",
+    "satisfies",
 ]
 
 SCHEMA_VERSION = 1
@@ -60,6 +61,7 @@ class StepState:
     files: list[str] = field(default_factory=list)  # what the phase names: policy and checks
     owner: str | None = None  # the agent the plan names for it
     phase_type: str = "implementation"  # or "design"
+    soft: bool = False  # its failure blocks nothing: dependents go on (a workflow's research)
 
     @property
     def attempts_left(self) -> int:
@@ -95,6 +97,8 @@ class RunState:
     max_cost_usd: float | None = None  # no agent step starts once this much is spent
     pause_reason: str | None = None  # why the run is awaiting a human
     driver: str = "headless"  # what moves the run: "headless" (one process) or "wf" (calls)
+    ask: dict | None = None  # an open question for the user: {"id", "question", "options"}
+    answers: list[dict] = field(default_factory=list)  # the questions answered, in order
 
     def to_dict(self) -> dict:
         """JSON-ready data; lists are copied, their entries (plain dicts) are shared."""
@@ -128,8 +132,17 @@ def _step(state: RunState, event: dict) -> StepState:
             from None
 
 
+def satisfies(step: StepState) -> bool:
+    """Whether ``step`` no longer holds its dependents back: it is done, or it is soft and
+    over (failed, timed out or blocked)."""
+    return step.status in DONE_STATUSES or (
+        step.soft and step.status in ("failed", "timeout", "blocked"))
+
+
 def _block_dependents(state: RunState, failed_id: str) -> None:
     """Mark every pending step that (transitively) needs ``failed_id`` as blocked."""
+    if state.steps[failed_id].soft:
+        return
     frontier = [failed_id]
     while frontier:
         current = frontier.pop()
@@ -147,7 +160,7 @@ def _step_from_spec(raw: dict) -> StepState:
         kind=raw["kind"], phase_hash=raw["phase_hash"],
         max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
         files=list(raw.get("files", ())), owner=raw.get("owner"),
-        phase_type=raw.get("type", "implementation"),
+        phase_type=raw.get("type", "implementation"), soft=bool(raw.get("soft", False)),
     )
 
 
@@ -252,6 +265,20 @@ def _apply(state: RunState | None, event: dict) -> RunState:
         state.pause_reason = event.get("reason") if state.status == "awaiting_human" else None
     elif kind == "note":
         state.notes.append(event["text"])
+    elif kind == "steps_added":
+        for raw in event["steps"]:
+            if raw["id"] in state.steps:
+                raise StateError(f"steps_added: step {raw['id']} exists already")
+            state.steps[raw["id"]] = _step_from_spec(raw)
+    elif kind == "ask_opened":
+        state.ask = {"id": event["id"], "question": event["question"],
+                     "options": list(event["options"])}
+    elif kind == "ask_answered":
+        if state.ask is None or state.ask["id"] != event["id"]:
+            raise StateError(f"ask_answered: no open question {event.get('id')!r}")
+        state.answers.append({"id": event["id"], "choice": event["choice"],
+                              "text": event.get("text")})
+        state.ask = None
     else:
         raise StateError(f"unknown event type {kind!r}")
     state.seq += 1

@@ -27,7 +27,8 @@ def plan_hash(plan: Plan) -> str:
 
 def step_spec(phase: Phase, command_attempts: int, agent_attempts: int,
               default_timeout_s: int | None) -> dict:
-    kind = "command" if phase.run else "agent"
+    has_run = bool(phase.run) or any(script.field == "run" for script in phase.scripts)
+    kind = "command" if has_run else "agent"
     return {
         "id": phase.id,
         "title": phase.title,
