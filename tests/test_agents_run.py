@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests import claude_code
 from tests.run_helpers import journal, run_dir, statuses, write
 
 FAKE = Path(__file__).with_name("fake_claude.py")
@@ -244,34 +243,13 @@ def test_agent_command_template_runs_another_cli(cli, agents, tmp_path):
     assert (agents.root / "made-by-other.txt").read_text().strip() == "implementer"
 
 
-def _real_claude(tmp_path_factory) -> str | None:
-    found = shutil.which("claude", path=os.environ.get("ORCHESTRATE_REAL_CLAUDE_PATH"))
-    if found:
-        return found
-    npm = shutil.which("npm")
-    if npm is None:
-        return None
-    prefix = Path(os.environ.get("ORCHESTRATE_TEST_CACHE",
-                                 Path(__file__).resolve().parents[1] / ".venv")) / "claude-npm"
-    binary = prefix / "node_modules" / ".bin" / "claude"
-    if not binary.exists():
-        prefix.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund",
-                               "--prefix", str(prefix), "@anthropic-ai/claude-code"],
-                              capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            print(proc.stderr[-2000:])
-            return None
-    return str(binary) if binary.exists() else None
-
-
 @pytest.mark.slow
 def test_real_claude_with_an_empty_home_fails_once_naming_the_login_problem(
-        cli, tmp_path, tmp_path_factory, monkeypatch):
-    claude = _real_claude(tmp_path_factory)
+        cli, tmp_path, monkeypatch):
+    claude = claude_code.install()
     if claude is None:
-        pytest.skip("Claude Code could not be installed from the npm registry (no npm, or "
-                    "the registry is unreachable)")
+        pytest.skip(f"Claude Code {claude_code.VERSION} is not available: "
+                    f"{claude_code.last_failure}")
     home = tmp_path / "empty home"
     home.mkdir()
     project = tmp_path / "p"
