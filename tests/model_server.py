@@ -424,7 +424,7 @@ def _answers_in_order(request: ModelRequest) -> list[tuple[int, dict]]:
 _FENCED_BASH = re.compile(r"^```(?:bash|sh)\n(.*?)^```", re.M | re.S)
 _PATH_BULLET = re.compile(r"^- (`+) ?(/[^`]+?) ?\1\s*$")
 _SECTION = re.compile(r"`## ([^`]+)`")
-_PHASE = re.compile(r"^## Phase (\S+?):", re.M)
+_PHASE = re.compile(r"^## Phase (\S+):", re.M)
 _ATTEMPT = re.compile(r"\(attempt (\d+) of \d+\)")
 
 

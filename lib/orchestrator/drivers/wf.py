@@ -181,7 +181,8 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
         complexity=facts.score, complexity_band=facts.complexity,
         thinking_mode=facts.thinking_mode,
         topics=list(facts.research_topics), create_pr=create_pr,
-        test_command=_test_command(project.root, config), cli=_self_command())
+        test_command=_test_command(project.root, config), cli=_self_command(),
+        docs_file=_docs_file(project.root))
     phases = workflow.initial_phases(wf)
     if dry_run:
         return _preview(project, wf, phases)
@@ -197,6 +198,14 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
         store.close()
     return {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(phases),
             "topic_dir": str(topic.path), "next": _next_command(name)}
+
+
+def _docs_file(root: Path) -> str:
+    """The project's main document, which the docs step updates at least."""
+    for name in ("README.md", "README.rst", "README.txt", "README", "docs/index.md"):
+        if (root / name).is_file():
+            return name
+    return "README.md"
 
 
 def _self_command() -> str:

@@ -48,6 +48,7 @@ class Workflow:
     test_command: str | None = None
     cli: str = "orchestrate"  # how the engine's own steps call it
     complexity_band: str = ""  # low, medium, high or critical
+    docs_file: str = "README.md"  # the doc the docs step must update, at least
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -175,6 +176,7 @@ def closing_phases(wf: Workflow, after: list[str]) -> list[Phase]:
     """Docs, the engine's summary and, when asked for, the pull request."""
     docs = Phase(id="docs", title="Update the documentation", line=0, owner="doc-writer",
                  type="implementation", depends_on=after, depends_stated=True,
+                 files=[wf.docs_file],
                  objective=f"Document what changed for: {wf.description}",
                  tasks=["Update the project's README or docs where the change shows"])
     summary = Phase(id="summary", title="Workflow summary", line=0, depends_on=["docs"],

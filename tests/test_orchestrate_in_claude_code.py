@@ -1,0 +1,95 @@
+"""`/orchestrate` inside the real Claude Code: the bundle's own slash command and agent
+definitions, the real binary, and the scripted model of tests/model_server.py as the only
+stand-in. From a feature description to a summary and a pull request."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.model_server import Scenario, ScriptedModel
+from tests.test_claude_code_e2e import ClaudeProject, answers, binary, succeeded  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+FEATURE = "Add a session timeout with research into security best practices"
+PLAN = """# Implementation Plan: session timeout
+
+## Implementation Phases
+
+### Phase 1: Expiry
+**Objective**: Record when a session expires.
+dependencies: []
+
+Files: `src/expiry.txt`
+
+### Phase 2: Warning
+**Objective**: Warn before a session expires.
+dependencies: []
+
+Files: `src/warning.txt`
+"""
+
+
+@pytest.fixture
+def project(binary, tmp_path, monkeypatch) -> ClaudeProject:  # noqa: F811
+    """A scratch project with the bundle's command and agents, tests and a stand-in gh."""
+    scratch = ClaudeProject(binary, tmp_path)
+    root = scratch.root
+    shutil.copy(REPO / ".claude" / "commands" / "orchestrate.md",
+                root / ".claude" / "commands" / "orchestrate.md")
+    for definition in (REPO / "lib" / "orchestrator" / "agents" / "definitions").glob("*.md"):
+        shutil.copy(definition, root / ".claude" / "agents" / definition.name)
+    scratch.write("Makefile", "test:\n\ttest -s src/expiry.txt && test -s src/warning.txt\n")
+    scratch.write("README.md", "# Sessions\n")
+    scratch.git("add", "-A")
+    scratch.git("commit", "-q", "-m", "the bundle")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{tmp_path / "gh.log"}"\n'
+                  'case "$1" in pr) echo https://example.invalid/pr/7;; esac\n')
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return scratch
+
+
+def test_orchestrate_runs_a_feature_to_done_with_a_pull_request(project, tmp_path):
+    scenario = Scenario(subagent_pause_s=0.1, contents={"001_implementation.md": PLAN})
+    result, server = project.claude(f'/orchestrate "{FEATURE}" --create-pr',
+                                    ScriptedModel(scenario))
+    final = succeeded(result)
+    assert "run completed" in final["result"], final["result"]
+    [start] = answers(server, "wf-start@1")
+    topic = Path(start["topic_dir"])
+    assert topic.parent == project.root / "specs"
+    for kind in ("reports", "plans", "summaries", "debug", "scripts", "outputs"):
+        assert (topic / kind).is_dir()
+    reports = sorted(path.name for path in (topic / "reports").glob("*.md"))
+    assert reports and reports[-1].endswith("_research_overview.md")
+    assert (topic / "plans" / "001_implementation.md").read_text().startswith(PLAN)
+    assert (project.root / "src" / "expiry.txt").exists()
+    assert (project.root / "src" / "warning.txt").exists()
+    assert list((topic / "outputs").glob("tests*.log"))
+    summary = (topic / "summaries" / "001_workflow_summary.md").read_text()
+    assert "```mermaid" in summary and "001_implementation.md" in summary
+    assert "pr create" in (tmp_path / "gh.log").read_text()
+    reports_seen = [a["outcome"] for a in answers(server, "wf-report@1")]
+    assert reports_seen and set(reports_seen) == {"completed"}
+    print(f"the main session read {server.read_chars()} characters of tool output over "
+          f"{len(reports_seen)} agent reports")
+
+
+def test_a_research_subagent_that_writes_nothing_gets_retry_inside_claude_code(project):
+    scenario = Scenario(contents={"001_implementation.md": PLAN},
+                        lazy={"research:session_timeout": {1}})
+    result, server = project.claude(f'/orchestrate "{FEATURE}"', ScriptedModel(scenario))
+    succeeded(result)
+    outcomes = {(a["action"], a["outcome"]) for a in answers(server, "wf-report@1")}
+    assert ("research:session_timeout@1", "retry") in outcomes
+    assert ("research:session_timeout@1", "completed") not in outcomes
+    assert ("research:session_timeout@2", "completed") in outcomes
