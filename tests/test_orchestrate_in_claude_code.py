@@ -93,3 +93,15 @@ def test_a_research_subagent_that_writes_nothing_gets_retry_inside_claude_code(p
     assert ("research:session_timeout@1", "retry") in outcomes
     assert ("research:session_timeout@1", "completed") not in outcomes
     assert ("research:session_timeout@2", "completed") in outcomes
+
+
+def test_a_hostile_description_runs_nothing_inside_claude_code(project, tmp_path):
+    marker = tmp_path / "pwned"
+    hostile = f"$(touch {marker}) `touch {marker}` ../../etc; rm -rf ~"
+    result, server = project.claude(f"/orchestrate {hostile} --dry-run", ScriptedModel())
+    succeeded(result)
+    assert not marker.exists()
+    [preview] = answers(server, "wf-dry-run@1")
+    assert preview["description"] == hostile
+    assert Path(preview["topic_dir"]).parent == project.root / "specs"
+    assert not (project.root / "specs").exists()  # a dry run writes nothing

@@ -278,3 +278,19 @@ def test_the_slash_command_arguments_are_text_and_known_flags(text, description,
     parsed, found = parse_arguments(text)
     assert parsed == description
     assert {name for name, on in found.items() if on} == flags
+
+
+def test_resume_without_a_name_finds_the_latest_unfinished_workflow(project, tmp_path):
+    wf = Wf(project, tmp_path / "scenario.json")
+    answer = start(wf)
+    handed = wf.call("next", answer["run"])["actions"]
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "wf", "start", "--json",
+                           "--arguments-stdin"], input="--resume", cwd=project,
+                          env=env_for(project, Path("/none")), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    resumed = wf.check("start", done.stdout)
+    assert resumed["run"] == answer["run"]
+    assert resumed["next"] == f"orchestrate wf next {answer['run']} --json"
+    assert [f["id"] for f in wf.call("next", answer["run"])["in_flight"]] == [
+        a["id"] for a in handed]

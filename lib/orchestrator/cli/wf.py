@@ -136,11 +136,14 @@ def parse_arguments(text: str) -> tuple[str, dict[str, bool]]:
         words = shlex.split(text, posix=True)
     except ValueError:  # an unpaired quote: take the words as they are
         words = text.split()
-    flags = {name: False for name in FLAGS.values()}
+    flags: dict = {name: False for name in FLAGS.values()}
     rest = []
+    words = iter(words)
     for word in words:
         if word in FLAGS:
             flags[FLAGS[word]] = True
+        elif word == "--resume":
+            flags["resume"] = next(words, "")  # the run's name, or "" for the latest
         else:
             rest.append(word)
     return " ".join(rest).strip(), flags
@@ -156,6 +159,8 @@ def _cmd_start(args) -> Result:
         if args.description is not None or args.plan is not None:
             raise UsageError("wf start: --arguments-stdin takes the feature from stdin only")
         description, flags = parse_arguments(sys.stdin.read(64 * 1024))
+        if "resume" in flags:
+            return _show(args, wf.resume_workflow(flags["resume"] or None))
         if not description:
             raise UsageError("wf start: no feature description in the arguments")
         args.description = description

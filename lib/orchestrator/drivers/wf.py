@@ -200,6 +200,30 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
             "topic_dir": str(topic.path), "next": _next_command(name)}
 
 
+def resume_workflow(name: str | None = None, *, cwd: Path | None = None) -> dict:
+    """`/orchestrate --resume [NAME]`: the stored run to go on with (the latest unfinished
+    /orchestrate run without NAME), as a wf-start answer whose `next` continues it."""
+    from orchestrator.drivers.workflow import FORMAT
+    from orchestrator.store import list_runs
+
+    project = session.open_project(cwd)
+    if name is None:
+        for info in list_runs(project.runs_dir):  # most recently updated first
+            state = FileRunStore(project.runs_dir, info.name).load().state
+            if state.plan_format == FORMAT and state.status != "completed":
+                name = info.name
+                break
+        else:
+            raise ActionError(f"no unfinished /orchestrate run under {project.runs_dir}")
+    store = session.open_store(project, name, Redactor())
+    state = store.load().state
+    return {"schema": "orchestrate/wf-start@1", "run": state.name, "steps": len(state.steps),
+            "resumable": {"status": state.status, "completed": state.counts()["completed"],
+                          "resume": _next_command(state.name),
+                          "fresh": "start the description again with --fresh"},
+            "next": _next_command(state.name)}
+
+
 def _docs_file(root: Path) -> str:
     """The project's main document, which the docs step updates at least."""
     for name in ("README.md", "README.rst", "README.txt", "README", "docs/index.md"):
