@@ -105,3 +105,59 @@ def test_a_hostile_description_runs_nothing_inside_claude_code(project, tmp_path
     assert preview["description"] == hostile
     assert Path(preview["topic_dir"]).parent == project.root / "specs"
     assert not (project.root / "specs").exists()  # a dry run writes nothing
+
+
+EXECUTE_PLAN = """# Plan: notes service
+
+**Status**: Not started
+
+## Phase 1: Design the notes format
+- **Owner:** designer
+- **Type:** design
+- **Depends on:** none
+- **Files:** `docs/notes-format.md`
+
+Decide how notes are stored.
+
+## Phase 2: Storage
+- **Owner:** implementer
+- **Depends on:** Phase 1
+- **Files:** `src/storage.txt`
+
+## Phase 3: Search
+- **Owner:** implementer
+- **Depends on:** Phase 1
+- **Files:** `src/search.txt`
+
+## Phase 4: Wire it up
+- **Depends on:** Phase 2, Phase 3
+
+**Run:**
+```bash
+cat src/storage.txt src/search.txt > src/app.txt
+```
+"""
+
+
+def test_execute_plan_runs_the_phases_and_keeps_the_plans_checkpoints(project):
+    plan = project.write("plan.md", EXECUTE_PLAN)
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "the plan")
+    shutil.copy(REPO / ".claude" / "commands" / "execute-plan.md",
+                project.root / ".claude" / "commands" / "execute-plan.md")
+    result, server = project.claude("/execute-plan plan.md", ScriptedModel(Scenario()))
+    final = succeeded(result)
+    assert "run completed: 4 of 4 steps done" in final["result"], final["result"]
+    text = plan.read_text()
+    assert text.replace("**Status**: Completed", "**Status**: Not started").startswith(
+        EXECUTE_PLAN)
+    section = text[text.index("\n## Execution Checkpoints\n"):]
+    for phase in ("'1'", "'2'", "'3'", "'4'"):
+        assert f"{phase}:\n    status: completed" in section
+    logs = list((project.root / ".ai" / "logs").glob("*.plan-execution-log.md"))
+    assert len(logs) == 1 and "run finished: completed" in logs[0].read_text()
+    # phases 2 and 3 went out together, after the design phase; nothing asked phase 1 for tests
+    batches = [[a["step"] for a in answer["actions"] if a["type"] == "agent"]
+               for answer in answers(server, "wf-next@1")]
+    assert ["1"] in batches and ["2", "3"] in batches
+    assert batches.index(["1"]) < batches.index(["2", "3"])

@@ -43,6 +43,9 @@ def add_wf_parser(commands, common) -> None:
                             "write nothing")
     start.add_argument("--parallel", action="store_true",
                        help="independent steps run together (the default)")
+    start.add_argument("--plan-arguments-stdin", action="store_true",
+                       help="read `/execute-plan`'s argument string from stdin: the plan "
+                            "file and its flags (--sequential, --fresh), taken as text")
     start.add_argument("--arguments-stdin", action="store_true",
                        help="read the slash command's argument string from stdin: the "
                             "feature and its flags, taken as text (no shell sees it)")
@@ -155,7 +158,14 @@ def _cmd_start(args) -> Result:
     from orchestrator.drivers import wf
     from orchestrator.errors import UsageError
 
-    if args.arguments_stdin:
+    if args.plan_arguments_stdin:
+        words, flags = parse_arguments(sys.stdin.read(64 * 1024))
+        if not words:
+            raise UsageError("wf start: no plan file in the arguments")
+        args.plan = words
+        args.sequential = args.sequential or flags["sequential"]
+        args.fresh = args.fresh or flags["fresh"]
+    elif args.arguments_stdin:
         if args.description is not None or args.plan is not None:
             raise UsageError("wf start: --arguments-stdin takes the feature from stdin only")
         description, flags = parse_arguments(sys.stdin.read(64 * 1024))

@@ -91,11 +91,17 @@ def open_store(project: Project, name: str, redactor: Redactor) -> FileRunStore:
     return store
 
 
-def exclusions(project: Project, reports: RunReports | None) -> list[Path]:
-    """What evidence snapshots ignore: the run's own files."""
+def exclusions(project: Project, reports: RunReports | None, store=None) -> list[Path]:
+    """What evidence snapshots ignore: the run's own files (its state, its debug log, and
+    for /execute-plan the plan file it updates and the execution log)."""
+    from orchestrator.drivers.plan_log import enabled
+
     found = [project.state_root]
     if reports is not None and reports.debug_log_path is not None:
         found.append(reports.debug_log_path)
+    settings = enabled(store.run_dir) if store is not None else None
+    if settings:
+        found += [Path(settings["plan"]), Path(settings["log"])]
     return found
 
 
@@ -103,21 +109,24 @@ def listen(recorder: Recorder, store, project: Project, state_name: str, plan_pa
            redactor, config: Config, extra=()) -> RunReports:
     """Attach the run's reports (debug log, run log, error reports), the growth of a
     workflow run, and ``extra``."""
+    from orchestrator.drivers.plan_log import ExecutionLog, PlanCheckpoints
     from orchestrator.drivers.workflow import WorkflowGrowth
 
     reports = RunReports(store, project.root, state_name, plan_path, redactor)
     recorder.listeners += [reports, ErrorReports(project.errors_dir, redactor, recorder),
-                           WorkflowGrowth(recorder, store, config, project.root), *extra]
+                           WorkflowGrowth(recorder, store, config, project.root),
+                           PlanCheckpoints(store), ExecutionLog(store), *extra]
     return reports
 
 
 def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: str | None,
               config: Config, redactor, *, fresh: bool, notes: list[str],
-              driver: str = "headless", listeners=()) -> tuple[Recorder, RunReports]:
+              driver: str = "headless", listeners=(),
+              extra: dict | None = None) -> tuple[Recorder, RunReports]:
     """Start a run of ``plan`` in ``store`` (whose lock the caller holds).
 
     An unfinished run of the same plan is refused with UnfinishedRun (unless ``fresh``);
-    a completed one is replaced.
+    a completed one is replaced. ``extra``: more fields for the run_started event.
     """
     if store.exists():
         _replace_existing(store, store.name, plan_path, fresh, notes)
@@ -128,6 +137,7 @@ def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: st
         name=store.name, plan_path=plan_key(plan_path), plan_format=plan.format,
         plan_hash=plan_hash(plan), project_root=str(project.root), jobs=config.jobs,
         max_cost_usd=config.max_cost_usd, driver=driver, steps=_specs(plan, config),
+        **(extra or {}),
     )
     _keep_plan_copy(store, plan_text, plan, redactor)
     return recorder, reports
@@ -201,7 +211,7 @@ def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Conf
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=project.root, config=config,
                             store=store, redactor=redactor, durations=_durations(plan),
                             backend=backend, errors_dir=project.errors_dir,
-                            exclude=exclusions(project, reports))
+                            exclude=exclusions(project, reports, store))
     try:
         runner.run(tick=progress.tick)
     finally:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config import Config, load_config
-from orchestrator.drivers import session
+from orchestrator.drivers import plan_log, session
 from orchestrator.engine import decide
 from orchestrator.engine.outcome import Outcome, attempt_result, finish_payload
 from orchestrator.engine.recorder import Recorder
@@ -32,7 +32,7 @@ from orchestrator.errors import OrchestrateError
 from orchestrator.redact import Redactor
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_line, clip_text
-from orchestrator.store.naming import run_name_for_plan
+from orchestrator.store.naming import plan_key, run_name_for_plan
 from orchestrator.store.snapshot import write_atomic
 
 __all__ = ["LOCK_WAIT_S", "start", "next_actions", "report", "execute", "answer", "status",
@@ -41,6 +41,7 @@ __all__ = ["LOCK_WAIT_S", "start", "next_actions", "report", "execute", "answer"
 LOCK_WAIT_S = 5.0
 FINISHED = ("completed", "failed", "awaiting_human")
 COST_CAP_ASK = "cost-cap"
+DIRTY_ASK = "dirty-tree"
 
 
 class ActionError(OrchestrateError):
@@ -102,7 +103,7 @@ def _locked(name: str, cwd: Path | None = None):
 
 def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = None,
           sequential: bool = False, fresh: bool = False, plan_format: str | None = None,
-          cwd: Path | None = None) -> dict:
+          plan_records: bool = True, cwd: Path | None = None) -> dict:
     """Create the run of ``plan_path`` for the `wf` driver; an unfinished run of the same
     plan is reported under ``resumable``, not overwritten."""
     from orchestrator.plan import parse_plan
@@ -121,7 +122,7 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
         try:
             recorder, reports = session.begin_run(
                 store, project, plan, plan_path, plan_text, config, redactor, fresh=fresh,
-                notes=notes, driver="wf")
+                notes=notes, driver="wf", extra=_session())
         except session.UnfinishedRun as unfinished:
             state = unfinished.state
             return {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(state.steps),
@@ -131,6 +132,16 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
                                   "fresh": f"orchestrate wf start --plan {_quote(plan_path)} "
                                            "--fresh --json"},
                     "next": _next_command(name)}
+        if plan_records:
+            plan_log.enable(store.run_dir, plan_key(plan_path), _execution_log(project.root))
+            dirty = _uncommitted(project.root)
+            if dirty:
+                recorder.record("ask_opened", id=DIRTY_ASK, question=clip_text(
+                    "The working tree has uncommitted changes (" + ", ".join(dirty[:5])
+                    + (", ..." if len(dirty) > 5 else "") + "); the evidence checks compare "
+                    "the tree before and after each phase. Go on anyway?", 300),
+                    options=[{"id": "continue", "label": "Go on with the changes"},
+                             {"id": "stop", "label": "Stop; commit or stash them first"}])
         recorder.flush()
         store.close()
     answer = {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(plan.phases),
@@ -138,6 +149,33 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
     if notes:
         answer["notes"] = [clip_text(note, 200) for note in notes]
     return answer
+
+
+def _uncommitted(root: Path) -> list[str]:
+    """The paths `git status` reports, less the engine's own folders; [] outside git."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=normal"],
+                              cwd=root, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if done.returncode != 0:
+        return []
+    paths = [line[3:].strip() for line in done.stdout.splitlines() if len(line) > 3]
+    return [path for path in paths if not path.startswith((".claude/", ".ai/"))]
+
+
+def _execution_log(root: Path) -> Path:
+    """`/execute-plan`'s log of the day: .ai/logs/YYYY-MM-DD.plan-execution-log.md."""
+    return root / ".ai" / "logs" / f"{time.strftime('%Y-%m-%d')}.plan-execution-log.md"
+
+
+def _session() -> dict:
+    """The Claude Code session starting the run (its hooks know the run by it), if any."""
+    session_id = os.environ.get("CLAUDE_CODE_SESSION_ID", "").strip()
+    return {"session_id": clip_text(session_id, 200)} if session_id else {}
 
 
 def _quote(text: str) -> str:
@@ -192,7 +230,8 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
     plan = growth.workflow_plan(str(project.root / wf.topic_dir), wf, phases)
     with store.lock(wait_s=LOCK_WAIT_S):
         recorder, _ = session.begin_run(store, project, plan, plan.path, None, config,
-                                        redactor, fresh=False, notes=[], driver="wf")
+                                        redactor, fresh=False, notes=[], driver="wf",
+                                        extra=_session())
         growth.save_workflow(store.run_dir, wf)
         recorder.flush()
         store.close()
@@ -312,7 +351,7 @@ def _decide(call: _Call) -> list[dict]:
             return [_close(call)]  # the run waits for the answer: awaiting_human
         return [_open_ask(state)]
     if state.status == "awaiting_human":
-        return [_cost_cap_ask(state)] if state.pause_reason else [_done(call)]
+        return [_cost_cap_ask(state)] if _cost_capped(state) else [_done(call)]
     if state.status in FINISHED:
         return [_done(call)]
     if state.status != "running" or state.driver != "wf":
@@ -346,9 +385,13 @@ def _close(call: _Call) -> dict:
     call.reports.close(call.state)
     if call.state.ask is not None:
         return _open_ask(call.state)
-    if status == "awaiting_human" and reason:
+    if status == "awaiting_human" and _cost_capped(call.state):
         return _cost_cap_ask(call.state)
     return _done(call)
+
+
+def _cost_capped(state: RunState) -> bool:
+    return bool(state.pause_reason) and state.pause_reason.startswith("cost cap")
 
 
 def _open_ask(state: RunState) -> dict:
@@ -387,7 +430,8 @@ def _before_snapshot(call: _Call, step: StepState) -> Path:
     from orchestrator.verify.snapshot import take_snapshot
 
     path = _before_path(call, step.id, step.attempts + 1)
-    snapshot = take_snapshot(call.project.root, session.exclusions(call.project, call.reports))
+    snapshot = take_snapshot(call.project.root,
+                             session.exclusions(call.project, call.reports, call.store))
     write_atomic(path, json.dumps(snapshot.to_dict(), separators=(",", ":")).encode())
     return path
 
@@ -485,7 +529,7 @@ def report(name: str, text: str, *, note: str | None = None, cwd: Path | None = 
         started_at = step.started_at
         before = _before_path(call, step.id, attempt)
         project, config, redactor = call.project, call.config, call.redactor
-        exclude = session.exclusions(project, call.reports)
+        exclude = session.exclusions(project, call.reports, call.store)
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
     outcome = _judge_agent(phases[step.id], project, config, redactor, before, exclude,
@@ -602,11 +646,16 @@ def answer(name: str, text: str, choice: str, *, note: str | None = None,
                                   f"({', '.join(options)})")
             call.recorder.record("ask_answered", id=text, choice=choice,
                                  **({"text": clip_text(note, 2000)} if note else {}))
-            if choice != "stop" and call.state.status != "running":
+            if choice == "stop":
+                call.recorder.record("run_finished", status="awaiting_human",
+                                     reason=f"stopped by the user at the question {text}; "
+                                            "continue with `orchestrate run --resume "
+                                            f"{call.state.name}`")
+            elif call.state.status != "running":
                 call.recorder, _, call.reports = session.reopen_run(
                     call.store, call.project, call.config, call.redactor, notes=[],
                     driver="wf")
-        elif text == COST_CAP_ASK and state.status == "awaiting_human" and state.pause_reason:
+        elif text == COST_CAP_ASK and state.status == "awaiting_human" and _cost_capped(state):
             if choice == "raise":
                 call.recorder, _, call.reports = session.reopen_run(
                     call.store, call.project, call.config, call.redactor, notes=[],

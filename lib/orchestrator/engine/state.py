@@ -99,6 +99,7 @@ class RunState:
     driver: str = "headless"  # what moves the run: "headless" (one process) or "wf" (calls)
     ask: dict | None = None  # an open question for the user: {"id", "question", "options"}
     answers: list[dict] = field(default_factory=list)  # the questions answered, in order
+    session_id: str | None = None  # the Claude Code session driving a `wf` run (its hooks)
 
     def to_dict(self) -> dict:
         """JSON-ready data; lists are copied, their entries (plain dicts) are shared."""
@@ -171,6 +172,7 @@ def _new_run(event: dict) -> RunState:
         plan_hash=event["plan_hash"], project_root=event["project_root"], jobs=event["jobs"],
         steps=steps, created_at=event["at"], updated_at=event["at"],
         max_cost_usd=event.get("max_cost_usd"), driver=event.get("driver", "headless"),
+        session_id=event.get("session_id"),
     )
 
 
@@ -319,6 +321,7 @@ def _resume(state: RunState, event: dict) -> None:
     if "max_cost_usd" in event:
         state.max_cost_usd = event["max_cost_usd"]
     state.driver = event.get("driver", state.driver)
+    state.session_id = event.get("session_id", state.session_id)
     state.pause_reason = None
 
 

@@ -1,0 +1,134 @@
+"""What `/execute-plan` keeps beside the engine's own records: the plan file's
+`## Execution Checkpoints` section and the day's execution log under `.ai/logs/`.
+
+Both are recorder listeners, so they follow the run whichever driver moves it. The plan
+file changes only inside its checkpoints section (added at the end when missing): every
+other byte stays as the author wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from orchestrator.engine.state import RunState
+from orchestrator.store import safefs
+
+__all__ = ["EXECUTE_PLAN", "enable", "enabled", "PlanCheckpoints", "ExecutionLog",
+           "with_checkpoints", "SECTION"]
+
+EXECUTE_PLAN = "execute-plan.json"  # in the run's folder: this run keeps the plan's records
+SECTION = "## Execution Checkpoints"
+_MARK_START = "<!-- orchestrate: execution checkpoints, rewritten after each phase -->"
+
+
+def enable(run_dir: Path, plan_path: str, log_path: Path) -> None:
+    data = {"plan": plan_path, "log": str(log_path)}
+    safefs.write_atomic(Path(run_dir) / EXECUTE_PLAN, json.dumps(data).encode())
+
+
+def enabled(run_dir: Path | None) -> dict | None:
+    if run_dir is None:
+        return None
+    try:
+        data = json.loads((Path(run_dir) / EXECUTE_PLAN).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _checkpoints(state: RunState) -> dict:
+    from orchestrator.render.fmt import iso_utc
+
+    phases = {}
+    for step in state.steps.values():
+        entry = {"status": step.status, "attempts": step.attempts}
+        if step.started_at is not None:
+            entry["started"] = iso_utc(step.started_at)
+        if step.finished_at is not None:
+            entry["finished"] = iso_utc(step.finished_at)
+        if step.files:
+            entry["artifacts"] = list(step.files)
+        if step.error and step.status != "completed":
+            entry["error"] = step.error.splitlines()[0][:300]
+        phases[step.id] = entry
+    return {"run": state.name, "status": state.status, "phases": phases}
+
+
+def with_checkpoints(text: str, state: RunState) -> str:
+    """``text`` (a plan) with its checkpoints section set to ``state``'s; the rest kept."""
+    import yaml
+
+    body = yaml.safe_dump(_checkpoints(state), sort_keys=False, allow_unicode=True)
+    section = f"{SECTION}\n\n{_MARK_START}\n\n```yaml\n{body}```\n"
+    start = text.find(f"\n{SECTION}\n")
+    if start == -1:
+        separator = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+        return text + separator + section
+    start += 1
+    end = text.find("\n## ", start + len(SECTION))
+    rest = text[end + 1:] if end != -1 else ""
+    return text[:start] + section + ("\n" + rest if rest else "")
+
+
+class PlanCheckpoints:
+    """Rewrites the plan's checkpoints section after each step that ends, and at the end."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __call__(self, event: dict, state: RunState) -> None:
+        if event["type"] not in ("step_finished", "run_finished", "run_interrupted"):
+            return
+        settings = enabled(self.store.run_dir)
+        if settings is None:
+            return
+        path = Path(settings["plan"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            return  # the plan moved: the run goes on from its own copy
+        updated = with_checkpoints(text, state)
+        if event["type"] == "run_finished":
+            updated = _status_line(updated, state.status)
+        if updated != text:
+            safefs.write_atomic(path, updated.encode("utf-8"), mode=0o644)
+
+
+def _status_line(text: str, status: str) -> str:
+    """The plan's `**Status**:` line, when it has one in its first lines, says the outcome."""
+    import re
+
+    word = {"completed": "Completed", "failed": "Failed"}.get(status, status)
+    lines = text.split("\n")
+    for index, line in enumerate(lines[:40]):
+        found = re.match(r"^(\s*[-*]?\s*\*\*Status\*\*\s*:\s*)(.*)$", line)
+        if found:
+            lines[index] = f"{found.group(1)}{word}"
+            return "\n".join(lines)
+    return text
+
+
+class ExecutionLog:
+    """`.ai/logs/YYYY-MM-DD.plan-execution-log.md`: one line per phase event."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __call__(self, event: dict, state: RunState) -> None:
+        settings = enabled(self.store.run_dir)
+        if settings is None:
+            return
+        from orchestrator.render.run_log import run_log_lines
+
+        lines = run_log_lines(event, state)
+        if not lines:
+            return
+        path = Path(settings["log"])
+        fresh = not path.exists()
+        fd = safefs.open_for_append(path, create_dirs=True)
+        with open(fd, "a", encoding="utf-8", closefd=True) as out:
+            if fresh:
+                out.write(f"# Plan execution log, {time.strftime('%Y-%m-%d')}\n\n")
+            out.write("".join(f"- {line}\n" for line in lines))
