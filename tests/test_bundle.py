@@ -55,3 +55,12 @@ def test_every_agent_the_workflow_names_has_a_definition_the_session_finds():
     assert set(ROLES) | {"implementer", "designer"} <= found
     for role in ROLES:
         assert frontmatter(agents / f"{role}.md")["name"] == role
+
+
+def test_every_test_the_guarantees_name_exists():
+    text = (REPO / "docs" / "guarantees.md").read_text()
+    named = re.findall(r"`(test_\w+\.py)(?:::(\w+))?", text)
+    assert len(named) >= 15
+    for file, name in named:
+        source = (REPO / "tests" / file).read_text()
+        assert not name or f"def {name}(" in source, f"{file}::{name}"

@@ -56,7 +56,8 @@ def add_wf_parser(commands, common) -> None:
     start.add_argument("--sequential", action="store_true", help="one action at a time")
     start.add_argument("--fresh", action="store_true",
                        help="discard an unfinished run of the same plan")
-    start.add_argument("--format", choices=("plan", "spec", "implementation-plan"),
+    start.add_argument("--format", choices=("plan", "spec", "implementation-plan", "spec-kit",
+                                            "superpowers"),
                        help="read the plan as this format instead of detecting it")
     start.set_defaults(handler=_cmd_start)
 

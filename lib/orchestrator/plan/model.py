@@ -8,7 +8,7 @@ __all__ = ["Phase", "ParallelGroup", "Plan", "Script", "PHASE_TYPES", "FORMATS",
            "SCRIPT_FIELDS"]
 
 PHASE_TYPES = ("design", "implementation")
-FORMATS = ("plan", "spec", "implementation-plan")
+FORMATS = ("plan", "spec", "implementation-plan", "spec-kit", "superpowers")
 SCRIPT_FIELDS = ("run", "verify")
 
 

@@ -1,7 +1,8 @@
 """Turning the block stream of a plan document into the plan model.
 
-The three formats share one section reader: they differ in which headings start a phase and
-in the dependencies a phase gets when it states none.
+The three native formats share one section reader: they differ in which headings start a
+phase and in the dependencies a phase gets when it states none. Plans written by other tools
+(spec-kit, superpowers) are detected first and read by ``tool_readers``.
 """
 
 from __future__ import annotations
@@ -436,12 +437,32 @@ def _read_phase(section: _Section, path: str, warnings: list[Diagnostic]) -> Pha
     return phase
 
 
+def _read_other_tool(blocks: list[Block], path: str, plan_format: str | None):
+    """(Plan, warnings) for a spec-kit or superpowers document, else None."""
+    from orchestrator.plan import tool_readers
+
+    chosen = plan_format or tool_readers.detect_tool_format(blocks)
+    if chosen not in ("spec-kit", "superpowers"):
+        return None
+    title = next((block.text for block in blocks
+                  if block.kind == "heading" and block.level == 1), None)
+    warnings: list[Diagnostic] = []
+    if chosen == "spec-kit":
+        phases = tool_readers.read_spec_kit(blocks, path, warnings)
+    else:
+        phases = tool_readers.read_superpowers(blocks)
+    return Plan(path=path, format=chosen, title=title, phases=phases), warnings
+
+
 def parse_plan_text(text: str, path: str, plan_format: str | None = None):
     """Parse plan text into (Plan, warnings). ``plan_format`` overrides detection."""
     if plan_format is not None and plan_format not in FORMATS:
         raise PlanError(path, 0, f"unknown format {plan_format!r} "
                                  f"(expected one of {', '.join(FORMATS)})")
     blocks = blocks_from_markdown(text)
+    tool_plan = _read_other_tool(blocks, path, plan_format)
+    if tool_plan is not None:
+        return tool_plan
     title, sections, parallel_blocks = _split_sections(blocks)
     warnings: list[Diagnostic] = []
     steps, later = _choose_sections(sections, path, warnings)
