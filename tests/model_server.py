@@ -18,7 +18,8 @@ halves that know nothing of each other's insides:
 
 Misbehaviours for tests are chosen per step in a ``Scenario``: a subagent that writes
 nothing and claims success (``lazy``), a main model that ends its turn after its first
-report (``quit_after_first_report``).
+report (``quit_after_first_report``, until a Stop hook's feedback names the `wf next`
+to go on with, which it then follows).
 """
 
 from __future__ import annotations
@@ -421,6 +422,21 @@ def _answers_in_order(request: ModelRequest) -> list[tuple[int, dict]]:
     return found
 
 
+_HOOK_NEXT = re.compile(r"hook feedback:.*?`(orchestrate wf next \S+ --json)`", re.S | re.I)
+
+
+def _hook_nudge(request: ModelRequest) -> tuple[int, str] | None:
+    """(message index, command) of the latest `wf next` a Stop hook's feedback named: the
+    real binary sends it as a user message ("Stop hook feedback: ...")."""
+    for index in range(len(request.messages) - 1, -1, -1):
+        message = request.messages[index]
+        if message.get("role") == "user":
+            match = _HOOK_NEXT.search(text_of(message.get("content")))
+            if match:
+                return index, match.group(1)
+    return None
+
+
 _FENCED_BASH = re.compile(r"^```(?:bash|sh)\n(.*?)^```", re.M | re.S)
 _PATH_BULLET = re.compile(r"^- (`+) ?(/[^`]+?) ?\1\s*$")
 _SECTION = re.compile(r"`## ([^`]+)`")
@@ -494,9 +510,12 @@ class ObedientMain:
         answers = _answers_in_order(request)
         uses = request.tool_uses()
         results = request.tool_results()
-        if self.scenario.quit_after_first_report and any(
+        nudge = _hook_nudge(request)
+        if self.scenario.quit_after_first_report and nudge is None and any(
                 a.get("schema") == "orchestrate/wf-report@1" for _, a in answers):
             return Turn.text("I have reported the first step; stopping here for now.")
+        if nudge is not None and (not answers or nudge[0] > answers[-1][0]):
+            return Turn.tools(_bash(request, 0, nudge[1], "Go on as the Stop hook says"))
         latest_next = next(((i, a) for i, a in reversed(answers)
                             if a.get("schema") == "orchestrate/wf-next@1"), None)
         if latest_next is not None:

@@ -10,6 +10,7 @@ import sys
 
 from orchestrator.cli.checkpoint import add_checkpoint_parser
 from orchestrator.cli.error import add_error_parser
+from orchestrator.cli.hook import add_hook_parser
 from orchestrator.cli.output import Result, print_json, render
 from orchestrator.cli.runs import _cmd_run, _cmd_runs, _cmd_status
 from orchestrator.cli.topic import add_topic_parser
@@ -67,7 +68,8 @@ def _add_plan(commands, common) -> None:
 
     plan_args = argparse.ArgumentParser(add_help=False, parents=[common])
     plan_args.add_argument("plan", metavar="PLAN", help="the plan or spec file (Markdown)")
-    plan_args.add_argument("--format", choices=("plan", "spec", "implementation-plan"),
+    plan_args.add_argument("--format", choices=("plan", "spec", "implementation-plan",
+                                                "spec-kit", "superpowers"),
                            help="read the file as this format instead of detecting it")
 
     validate = plan_commands.add_parser(
@@ -108,7 +110,8 @@ def _add_run(commands, common) -> None:
                      help="discard an unfinished run of the same plan and start over")
     run.add_argument("--dry-run", action="store_true",
                      help="print the schedule; run nothing, write nothing")
-    run.add_argument("--format", choices=("plan", "spec", "implementation-plan"),
+    run.add_argument("--format", choices=("plan", "spec", "implementation-plan",
+                                          "spec-kit", "superpowers"),
                      help="read the plan as this format instead of detecting it")
     run.add_argument("--json", action="store_true",
                      help="print one JSON object (orchestrate/run@1) at the end, no progress")
@@ -155,6 +158,7 @@ _COMMANDS = {
     "wf": add_wf_parser,
     "workflow": add_workflow_parser,
     "topic": add_topic_parser,
+    "hook": add_hook_parser,
 }
 
 
