@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the `orchestrate` command from this checkout into a private virtual
-# environment and link it into a bin directory. Safe to run again: a second run
-# reinstalls in place. Run with --help for the options.
+# environment and link it into a bin directory, and copy the Claude Code commands and
+# agents (.claude/commands/*.md, .claude/agents/*.md) into ~/.claude/ or a project's
+# .claude/. Safe to run again: a second run reinstalls in place. Run with --help for the
+# options.
 set -euo pipefail
 
 readonly MIN_PYTHON_MAJOR=3
@@ -13,24 +15,32 @@ src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 prefix="${HOME}/.local/share/orchestrate"
 default_prefix=1
 bin_dir="${HOME}/.local/bin"
+project=""
 action=install
 
 usage() {
     cat <<EOF
-Usage: ${prog} [--prefix DIR] [--bin-dir DIR] [--uninstall] [--help]
+Usage: ${prog} [--prefix DIR] [--bin-dir DIR] [--project DIR] [--uninstall] [--help]
 
 Install orchestrate from this checkout (${src_dir}).
 
 The package goes into its own virtual environment at PREFIX/venv and the
-\`orchestrate\` command is linked into BIN_DIR. Running the script again
-reinstalls in place.
+\`orchestrate\` command is linked into BIN_DIR. The Claude Code commands
+(/orchestrate, ...) and agents are copied into ~/.claude/commands/ and
+~/.claude/agents/, and the files copied are listed in
+~/.claude/orchestrate/install-manifest.txt. Running the script again reinstalls
+in place.
 
 Options:
   --prefix DIR    parent directory of the virtual environment
                   (default: ~/.local/share/orchestrate, venv at DIR/venv)
   --bin-dir DIR   where to link the orchestrate command (default: ~/.local/bin)
-  --uninstall     remove the virtual environment and the link (the link only
-                  if it points into that virtual environment)
+  --project DIR   copy the commands and agents into DIR/.claude/ (for one project)
+                  instead of ~/.claude/
+  --uninstall     remove the virtual environment, the link (only if it points
+                  into that virtual environment) and the commands and agents the
+                  manifest lists (in ~/.claude/, or DIR/.claude/ with --project);
+                  a file changed since it was installed is kept
   -h, --help      show this help and exit
 
 Environment:
@@ -89,6 +99,17 @@ while (($# > 0)); do
             bin_dir=${1#--bin-dir=}
             shift
             ;;
+        --project)
+            (($# >= 2)) || die "--project needs a directory argument"
+            project=$2
+            [[ -n $project ]] || die "--project must not be empty"
+            shift 2
+            ;;
+        --project=*)
+            project=${1#--project=}
+            [[ -n $project ]] || die "--project must not be empty"
+            shift
+            ;;
         --uninstall)
             action=uninstall
             shift
@@ -113,6 +134,14 @@ bin_dir=$(absolute "$bin_dir")
 bin_dir=${bin_dir%/}
 venv="${prefix}/venv"
 link="${bin_dir}/orchestrate"
+if [[ -n $project ]]; then
+    project=$(absolute "$project")
+    project=${project%/}
+    claude_dir="${project}/.claude"
+else
+    claude_dir="${HOME}/.claude"
+fi
+manifest="${claude_dir}/orchestrate/install-manifest.txt"
 
 # True when $link is a symlink whose target lies inside our venv.
 link_is_ours() {
@@ -124,6 +153,9 @@ link_is_ours() {
 
 uninstall() {
     local removed=0
+    if uninstall_bundle; then
+        removed=1
+    fi
     if link_is_ours; then
         rm -f -- "$link"
         say "Removed link ${link}"
@@ -146,8 +178,150 @@ uninstall() {
     if ((removed)); then
         say "orchestrate is uninstalled."
     else
-        say "Nothing to remove: no installation found at ${venv}."
+        say "Nothing to remove: no installation found at ${venv} or in ${manifest}."
     fi
+}
+
+# --- the Claude Code commands and agents --------------------------------------------
+#
+# Each is copied (not linked) to $claude_dir/commands/NAME.md or $claude_dir/agents/NAME.md.
+# The manifest has one line per thing installed: "file SHA256 RELPATH" for a file, or
+# "dir - RELPATH" for a directory the install created (RELPATH is relative to
+# $claude_dir). Uninstalling removes a file only while its content still has the recorded
+# checksum, and a directory only when it is empty.
+
+sha256() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum -- "$1" | cut -d' ' -f1
+    elif command -v shasum >/dev/null 2>&1; then
+        shasum -a 256 -- "$1" | cut -d' ' -f1
+    else
+        die "neither sha256sum nor shasum is installed; one is needed to record the installed files"
+    fi
+}
+
+# The bundle's files, one "KIND/NAME.md" (relative to .claude/) a line, sorted.
+bundle_files() {
+    local kind path
+    for kind in commands agents; do
+        for path in "$src_dir/.claude/$kind"/*.md; do
+            [[ -f $path ]] && printf '%s/%s\n' "$kind" "${path##*/}"
+        done
+    done | LC_ALL=C sort
+}
+
+# The checksum the manifest recorded for RELPATH (empty when it lists no such file).
+recorded_sum() {
+    [[ -f $manifest ]] || return 0
+    local kind sum rel
+    while read -r kind sum rel; do
+        if [[ $kind == file && $rel == "$1" ]]; then
+            printf '%s\n' "$sum"
+            return 0
+        fi
+    done <"$manifest"
+}
+
+# Refuse, before anything is installed, to overwrite a file orchestrate did not install.
+check_bundle() {
+    local rel target
+    [[ -n $(bundle_files) ]] || die "no commands or agents found in ${src_dir}/.claude/"
+    while read -r rel; do
+        target="${claude_dir}/${rel}"
+        if [[ -L $target || (-e $target && ! -f $target) ]]; then
+            die "${target} exists and is not a regular file; not overwriting it" \
+                "Move it away and run ${prog} again."
+        fi
+        if [[ -f $target && -z $(recorded_sum "$rel") ]] &&
+            ! cmp -s -- "$src_dir/.claude/$rel" "$target"; then
+            die "${target} exists and was not installed by ${prog}; not overwriting it" \
+                "Move it away (or delete it) and run ${prog} again."
+        fi
+    done < <(bundle_files)
+}
+
+install_bundle() {
+    local new_manifest rel target sum old dir kind
+    new_manifest=$(mktemp "${TMPDIR:-/tmp}/orchestrate-manifest.XXXXXX")
+    # Directories: keep those an earlier install created, record those this one creates.
+    for dir in "" orchestrate commands agents; do
+        target=${claude_dir}${dir:+/$dir}
+        if [[ -f $manifest ]] && grep -qxF -- "dir - ${dir:-.}" "$manifest"; then
+            printf 'dir - %s\n' "${dir:-.}" >>"$new_manifest"
+        elif [[ ! -d $target ]]; then
+            mkdir -p -- "$target"
+            printf 'dir - %s\n' "${dir:-.}" >>"$new_manifest"
+        fi
+    done
+    local installed=0 kept=0
+    while read -r rel; do
+        target="${claude_dir}/${rel}"
+        old=$(recorded_sum "$rel")
+        if [[ -n $old && -f $target && $(sha256 "$target") != "$old" ]]; then
+            say "Kept ${target}: it was changed after it was installed (not updated)"
+            printf 'file %s %s\n' "$old" "$rel" >>"$new_manifest"
+            kept=$((kept + 1))
+            continue
+        fi
+        cp -- "$src_dir/.claude/$rel" "${target}.tmp.$$"
+        chmod 0644 -- "${target}.tmp.$$"
+        mv -f -- "${target}.tmp.$$" "$target"
+        sum=$(sha256 "$target")
+        printf 'file %s %s\n' "$sum" "$rel" >>"$new_manifest"
+        installed=$((installed + 1))
+    done < <(bundle_files)
+    # Files an earlier install put there that this version no longer has.
+    if [[ -f $manifest ]]; then
+        while read -r kind sum rel; do
+            [[ $kind == file ]] || continue
+            grep -qxF -- "$rel" < <(bundle_files) && continue
+            remove_installed_file "$rel" "$sum"
+        done <"$manifest"
+    fi
+    mv -f -- "$new_manifest" "$manifest"
+    chmod 0644 -- "$manifest"
+    if ((kept)); then
+        say "Installed ${installed} Claude Code commands and agents into ${claude_dir} (kept ${kept} changed ones)"
+    else
+        say "Installed ${installed} Claude Code commands and agents into ${claude_dir}"
+    fi
+    say "Listed them in ${manifest}"
+}
+
+# Remove RELPATH if its content still has checksum SUM; say what happened.
+remove_installed_file() {
+    local target="${claude_dir}/$1"
+    if [[ ! -e $target && ! -L $target ]]; then
+        return 0
+    fi
+    if [[ -f $target && ! -L $target && $(sha256 "$target") == "$2" ]]; then
+        rm -f -- "$target"
+        say "Removed ${target}"
+    else
+        say "Kept ${target}: it was changed after it was installed"
+    fi
+}
+
+# Remove what the manifest lists; false when there is no manifest.
+uninstall_bundle() {
+    [[ -f $manifest ]] || return 1
+    local kind sum rel dirs=()
+    while read -r kind sum rel; do
+        case $kind in
+            file) remove_installed_file "$rel" "$sum" ;;
+            dir) dirs+=("$rel") ;;
+        esac
+    done <"$manifest"
+    rm -f -- "$manifest"
+    say "Removed ${manifest}"
+    # Deepest first; only the empty ones go, so nothing a user put there is touched.
+    local i target
+    for ((i = ${#dirs[@]} - 1; i >= 0; i--)); do
+        target=${claude_dir}
+        [[ ${dirs[i]} == . ]] || target="${claude_dir}/${dirs[i]}"
+        rmdir -- "$target" 2>/dev/null || true
+    done
+    return 0
 }
 
 check_python() {
@@ -187,6 +361,8 @@ install() {
         die "${link} exists and is not a symbolic link; not overwriting it" \
             "Remove it, or choose another directory with --bin-dir DIR."
     fi
+
+    check_bundle
 
     local venv_python="${venv}/bin/python"
     local fresh=1 venv_version=""
@@ -242,6 +418,7 @@ install() {
     fi
     ln -sfn -- "$entry" "$link"
     say "Linked ${link} -> ${entry}"
+    install_bundle
     say "Installed orchestrate ${version}."
 
     case ":${PATH}:" in

@@ -330,3 +330,94 @@ def test_readme_quick_start(tmp_path, home, make_env):
     assert "PROGRESS: 2a started" in result.stdout  # progress as the run goes
     assert "plan: completed, 5/5 steps done" in result.stdout
     assert not (clone / "out").exists(), "the example must not write into the clone"
+
+
+# --- the Claude Code commands and agents ------------------------------------------------
+
+
+def bundle_files() -> list[str]:
+    """Every command and agent install.sh copies, relative to .claude/."""
+    found = [f"{kind}/{path.name}" for kind in ("commands", "agents")
+             for path in sorted((REPO / ".claude" / kind).glob("*.md"))]
+    assert any(name.startswith("commands/") for name in found)
+    assert any(name.startswith("agents/") for name in found)
+    return found
+
+
+def installed_files(claude_dir: Path) -> list[str]:
+    return sorted(str(p.relative_to(claude_dir)) for p in claude_dir.rglob("*")
+                  if p.is_file() or p.is_symlink())
+
+
+def assert_bundle_installed(claude_dir: Path) -> None:
+    for name in bundle_files():
+        target = claude_dir / name
+        assert target.is_file() and not target.is_symlink(), f"{target} is not a copied file"
+        assert target.read_bytes() == (REPO / ".claude" / name).read_bytes(), name
+    assert sorted(installed_files(claude_dir)) == sorted(
+        [*bundle_files(), "orchestrate/install-manifest.txt"])
+
+
+def test_help_mentions_project(home, make_env):
+    result = run(["bash", str(INSTALL), "--help"], make_env(home))
+    assert result.returncode == 0, describe(result)
+    assert "--project" in result.stdout and ".claude" in result.stdout
+
+
+def test_refuses_to_overwrite_a_command_it_did_not_install(home, make_env):
+    mine = home / ".claude" / bundle_files()[0]
+    mine.parent.mkdir(parents=True)
+    mine.write_text("my own command\n")
+    result = run(["bash", str(INSTALL)], make_env(home))
+    assert result.returncode != 0
+    assert "was not installed by" in result.stderr, describe(result)
+    assert mine.read_text() == "my own command\n"
+    assert not (home / ".local").exists(), "nothing may be installed after the refusal"
+
+
+@pytest.mark.slow
+def test_install_puts_every_command_and_agent_under_home_then_uninstall_removes_them(
+        home, make_env):
+    env = make_env(home)
+    claude_dir = home / ".claude"
+    first = run(["bash", str(INSTALL)], env)
+    assert first.returncode == 0, describe(first)
+    assert_bundle_installed(claude_dir)
+    assert_version(home / ".local" / "bin" / "orchestrate", env)
+
+    # What the user adds or changes survives a reinstall and the uninstall.
+    (claude_dir / "agents" / "mine.md").write_text("mine\n")
+    (claude_dir / "settings.json").write_text("{}\n")
+    changed = claude_dir / bundle_files()[-1]
+    changed.write_text(changed.read_text() + "\nmy change\n")
+    second = run(["bash", str(INSTALL)], env)
+    assert second.returncode == 0, describe(second)
+    assert f"Kept {changed}" in second.stdout, describe(second)
+    assert changed.read_text().endswith("\nmy change\n")
+
+    removed = run(["bash", str(INSTALL), "--uninstall"], env)
+    assert removed.returncode == 0, describe(removed)
+    assert f"Kept {changed}" in removed.stdout, describe(removed)
+    assert installed_files(claude_dir) == sorted(
+        ["agents/mine.md", "settings.json", bundle_files()[-1]])
+    assert not (claude_dir / "orchestrate").exists()
+    assert not (claude_dir / "commands").exists(), "the empty directory it made is removed"
+
+
+@pytest.mark.slow
+def test_install_with_project_puts_the_bundle_in_the_project(tmp_path, home, make_env):
+    project = tmp_path / "my project"
+    project.mkdir()
+    env = make_env(home)
+    args = ["bash", str(INSTALL), "--project", str(project)]
+    result = run(args, env)
+    assert result.returncode == 0, describe(result)
+    assert_bundle_installed(project / ".claude")
+    assert not (home / ".claude").exists(), "--project must leave ~/.claude alone"
+    assert_version(home / ".local" / "bin" / "orchestrate", env)
+
+    removed = run([*args, "--uninstall"], env)
+    assert removed.returncode == 0, describe(removed)
+    assert not (project / ".claude").exists()
+    assert list(project.iterdir()) == []
+    assert not (home / ".local" / "share" / "orchestrate" / "venv").exists()

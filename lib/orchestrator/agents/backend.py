@@ -25,6 +25,7 @@ class AgentRequest:
     allowed_tools: list[str] = field(default_factory=list)
     permission_mode: str | None = None
     extra_args: list[str] = field(default_factory=list)
+    agent_source: str = "bundle"  # where the definition came from: bundle, user or project
 
 
 @dataclass(slots=True)

@@ -75,6 +75,6 @@ def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
         max_budget_usd=budget_left(state),
         allowed_tools=list(config.allowed_tools if config.allowed_tools is not None
                            else definition.tools),
-        permission_mode=config.permission_mode,
+        permission_mode=config.permission_mode, agent_source=definition.source,
     )
     return request, warning

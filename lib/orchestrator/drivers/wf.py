@@ -452,11 +452,24 @@ def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> 
     root = call.project.root
     return {
         "type": "agent", "id": aid, "step": step.id,
-        "subagent_type": request.agent_name,
+        "subagent_type": _subagent_type(request),
         "description": clip_text(f"Phase {step.id}: {step.title}", 60),
         "prompt": f"Read {_relative(prompt_path, root)} and do what it says.",
         "expects": [{"path": str(root / name), "sections": []} for name in phase.files[:8]],
     }
+
+
+AGENT_PREFIX_ENV = "ORCHESTRATE_AGENT_PREFIX"
+
+
+def _subagent_type(request) -> str:
+    """The name the Agent tool knows the agent by: a plugin's agents are `plugin:name`
+    (the plugin's bin/orchestrate sets ORCHESTRATE_AGENT_PREFIX=orchestrate:), the bundle's
+    agents installed by install.sh and a project's own agents go by their bare names."""
+    prefix = os.environ.get(AGENT_PREFIX_ENV, "")
+    if prefix and request.agent_source == "bundle":
+        return prefix + request.agent_name
+    return request.agent_name
 
 
 def _relative(path: Path, root: Path) -> str:
