@@ -161,3 +161,21 @@ def test_execute_plan_runs_the_phases_and_keeps_the_plans_checkpoints(project):
                for answer in answers(server, "wf-next@1")]
     assert ["1"] in batches and ["2", "3"] in batches
     assert batches.index(["1"]) < batches.index(["2", "3"])
+
+
+def test_the_plugin_loaded_with_plugin_dir_runs_execute_plan(project):
+    """`--plugin-dir` loads the repository as the plugin: `/orchestrate:execute-plan`, its
+    bin/ shim on PATH (a venv made on first use), its agents as orchestrate:<role>."""
+    shutil.rmtree(project.root / ".claude" / "agents")  # only the plugin's agents
+    plan = project.write("plan.md", EXECUTE_PLAN.replace("- **Owner:** implementer\n", ""))
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "the plan")
+    result, server = project.claude("/orchestrate:execute-plan plan.md",
+                                    ScriptedModel(Scenario()),
+                                    args=["--plugin-dir", str(REPO)])
+    final = succeeded(result)
+    assert "run completed: 4 of 4 steps done" in final["result"], final["result"]
+    types = {block["input"]["subagent_type"] for block in server.tool_uses("main")
+             if block.get("name") == "Agent"}
+    assert types == {"orchestrate:designer", "orchestrate:implementer"}
+    assert "## Execution Checkpoints" in plan.read_text()

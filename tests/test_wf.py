@@ -364,22 +364,19 @@ def test_a_closed_pipe_is_not_an_error(project):
     assert status.returncode in (0, 141) and status.stderr == ""
 
 
-def test_under_the_plugin_the_bundles_agents_are_named_plugin_colon_name(wf, project):
+def test_agents_only_the_plugin_provides_are_named_plugin_colon_name(wf, project):
     (project / "plan.md").write_text(six_phase_plan())
     wf.call("start", "--plan", "plan.md")
     wf.call("exec", "plan", wf.call("next", "plan")["actions"][0]["id"])
-    done = subprocess.run(wf.argv("next", "plan"), cwd=project, capture_output=True,
-                          text=True, timeout=60,
-                          env=env_for(project, wf.scenario,
-                                      ORCHESTRATE_AGENT_PREFIX="orchestrate:"))
-    actions = wf.check("next", done.stdout)["actions"]
+    actions = wf.call("next", "plan")["actions"]
     assert {a["subagent_type"] for a in actions} == {"orchestrate:implementer"}
     (project / ".claude" / "agents").mkdir(parents=True)
     (project / ".claude" / "agents" / "implementer.md").write_text(
         "---\nname: implementer\ndescription: the project's own implementer, longer than "
         "it needs to be for the house rules\ntools: Read, Write\n---\nYou are the one.\n")
-    again = subprocess.run(wf.argv("next", "plan", "--again", actions[0]["id"]), cwd=project,
-                           capture_output=True, text=True, timeout=60,
-                           env=env_for(project, wf.scenario,
-                                       ORCHESTRATE_AGENT_PREFIX="orchestrate:"))
-    assert wf.check("next", again.stdout)["actions"][0]["subagent_type"] == "implementer"
+    again = wf.call("next", "plan", "--again", actions[0]["id"])
+    assert again["actions"][0]["subagent_type"] == "implementer"  # the project's own
+    bare = subprocess.run(wf.argv("next", "plan", "--again", actions[1]["id"]), cwd=project,
+                          capture_output=True, text=True, timeout=60,
+                          env=env_for(project, wf.scenario, ORCHESTRATE_AGENT_PREFIX=""))
+    assert wf.check("next", bare.stdout)["actions"][0]["subagent_type"] == "implementer"

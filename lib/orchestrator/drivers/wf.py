@@ -460,16 +460,20 @@ def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> 
 
 
 AGENT_PREFIX_ENV = "ORCHESTRATE_AGENT_PREFIX"
+PLUGIN_PREFIX = "orchestrate:"
 
 
 def _subagent_type(request) -> str:
-    """The name the Agent tool knows the agent by: a plugin's agents are `plugin:name`
-    (the plugin's bin/orchestrate sets ORCHESTRATE_AGENT_PREFIX=orchestrate:), the bundle's
-    agents installed by install.sh and a project's own agents go by their bare names."""
-    prefix = os.environ.get(AGENT_PREFIX_ENV, "")
-    if prefix and request.agent_source == "bundle":
-        return prefix + request.agent_name
-    return request.agent_name
+    """The name the Agent tool knows the agent by.
+
+    A definition found in the project's or the user's `.claude/agents/` (where install.sh
+    copies the bundle's) goes by its bare name. One found only in the bundle can reach
+    Claude Code only through the plugin, whose agents answer to `orchestrate:<name>` and
+    to nothing else. ORCHESTRATE_AGENT_PREFIX, when set (even empty), overrides the prefix.
+    """
+    if request.agent_source != "bundle":
+        return request.agent_name
+    return os.environ.get(AGENT_PREFIX_ENV, PLUGIN_PREFIX) + request.agent_name
 
 
 def _relative(path: Path, root: Path) -> str:
