@@ -64,3 +64,22 @@ def test_a_dirty_tree_is_a_question_before_any_phase(tmp_path):
     assert checkpoints_of(text)["phases"]["1"]["status"] == "completed"
     logs = list((project / ".ai" / "logs").glob("*.plan-execution-log.md"))
     assert logs and "step 1 completed" in logs[0].read_text()
+
+
+def test_failing_tests_are_a_question_unless_the_plan_starts_with_design(tmp_path):
+    for first_type, asked in (("implementation", True), ("design", False)):
+        project = tmp_path / first_type
+        project.mkdir()
+        (project / "Makefile").write_text("test:\n\t@echo '0 passed, 1 failed'; false\n")
+        (project / "plan.md").write_text(
+            "# Plan\n\n## Phase 1: First\n"
+            f"- **Type:** {first_type}\n- **Depends on:** none\n- **Files:** `a.txt`\n")
+        wf = Wf(project, write_scenario(tmp_path / f"{first_type}.json"))
+        wf.call("start", "--plan", "plan.md")
+        actions = wf.call("next", "plan")["actions"]
+        asks = [a for a in actions if a["type"] == "ask"]
+        assert bool(asks) is asked, actions
+        if asked:
+            assert asks[0]["id"] == "tests-failing" and "make test" in asks[0]["question"]
+            assert (project / ".claude" / "orchestrate" / "runs" / "plan" /
+                    "preflight-tests.log").read_text().startswith("0 passed, 1 failed")

@@ -42,6 +42,7 @@ LOCK_WAIT_S = 5.0
 FINISHED = ("completed", "failed", "awaiting_human")
 COST_CAP_ASK = "cost-cap"
 DIRTY_ASK = "dirty-tree"
+TESTS_FAILING_ASK = "tests-failing"
 
 
 class ActionError(OrchestrateError):
@@ -134,6 +135,13 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
                     "next": _next_command(name)}
         if plan_records:
             plan_log.enable(store.run_dir, plan_key(plan_path), _execution_log(project.root))
+            failing = _preflight_tests(project.root, config, plan, store.run_dir)
+            if failing:
+                recorder.record("ask_opened", id=TESTS_FAILING_ASK, question=clip_text(
+                    f"The project's tests fail before any phase ({failing}); the phases' "
+                    "checks may then fail for reasons of their own. Go on anyway?", 300),
+                    options=[{"id": "continue", "label": "Go on with failing tests"},
+                             {"id": "stop", "label": "Stop; fix the tests first"}])
             dirty = _uncommitted(project.root)
             if dirty:
                 recorder.record("ask_opened", id=DIRTY_ASK, question=clip_text(
@@ -149,6 +157,33 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
     if notes:
         answer["notes"] = [clip_text(note, 200) for note in notes]
     return answer
+
+
+def _preflight_tests(root: Path, config: Config, plan, run_dir: Path) -> str | None:
+    """Run the project's tests before the first phase; what failed, or None.
+
+    A plan that starts with a design phase needs no green tests (nothing is built yet), and
+    a project without a test command has none to run. The output goes to the run's folder.
+    """
+    import subprocess
+
+    if not plan.phases or plan.phases[0].type == "design":
+        return None
+    command = _test_command(root, config)
+    if not command:
+        return None
+    log = Path(run_dir) / "preflight-tests.log"
+    try:
+        with open(log, "wb") as out:
+            done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=root,
+                                  stdin=subprocess.DEVNULL, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=config.default_timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"`{command}` timed out; output in {log}"
+    except OSError as error:
+        return f"`{command}` could not run: {error}"
+    return None if done.returncode == 0 else \
+        f"`{command}` exited with status {done.returncode}; output in {log}"
 
 
 def _uncommitted(root: Path) -> list[str]:
