@@ -141,18 +141,19 @@ cat src/storage.txt src/search.txt > src/app.txt
 
 def test_execute_plan_runs_the_phases_and_keeps_the_plans_checkpoints(project):
     plan = project.write("plan.md", EXECUTE_PLAN)
+    project.write("Makefile", "test:\n\ttest -s src/app.txt\n")  # the final test run
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "the plan")
     shutil.copy(REPO / ".claude" / "commands" / "execute-plan.md",
                 project.root / ".claude" / "commands" / "execute-plan.md")
     result, server = project.claude("/execute-plan plan.md", ScriptedModel(Scenario()))
     final = succeeded(result)
-    assert "run completed: 4 of 4 steps done" in final["result"], final["result"]
+    assert "run completed: 5 of 5 steps done" in final["result"], final["result"]
     text = plan.read_text()
     assert text.replace("**Status**: Completed", "**Status**: Not started").startswith(
         EXECUTE_PLAN)
     section = text[text.index("\n## Execution Checkpoints\n"):]
-    for phase in ("'1'", "'2'", "'3'", "'4'"):
+    for phase in ("'1'", "'2'", "'3'", "'4'", "final:tests"):
         assert f"{phase}:\n    status: completed" in section
     logs = list((project.root / ".ai" / "logs").glob("*.plan-execution-log.md"))
     assert len(logs) == 1 and "run finished: completed" in logs[0].read_text()
@@ -168,13 +169,14 @@ def test_the_plugin_loaded_with_plugin_dir_runs_execute_plan(project):
     bin/ shim on PATH (a venv made on first use), its agents as orchestrate:<role>."""
     shutil.rmtree(project.root / ".claude" / "agents")  # only the plugin's agents
     plan = project.write("plan.md", EXECUTE_PLAN.replace("- **Owner:** implementer\n", ""))
+    project.write("Makefile", "test:\n\ttest -s src/app.txt\n")
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "the plan")
     result, server = project.claude("/orchestrate:execute-plan plan.md",
                                     ScriptedModel(Scenario()),
                                     args=["--plugin-dir", str(REPO)])
     final = succeeded(result)
-    assert "run completed: 4 of 4 steps done" in final["result"], final["result"]
+    assert "run completed: 5 of 5 steps done" in final["result"], final["result"]
     types = {block["input"]["subagent_type"] for block in server.tool_uses("main")
              if block.get("name") == "Agent"}
     assert types == {"orchestrate:designer", "orchestrate:implementer"}

@@ -83,3 +83,20 @@ def test_failing_tests_are_a_question_unless_the_plan_starts_with_design(tmp_pat
             assert asks[0]["id"] == "tests-failing" and "make test" in asks[0]["question"]
             assert (project / ".claude" / "orchestrate" / "runs" / "plan" /
                     "preflight-tests.log").read_text().startswith("0 passed, 1 failed")
+
+
+def test_an_execute_plan_run_ends_with_a_full_test_and_lint_run(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Makefile").write_text("test:\n\t@echo tested > tested.txt\n")
+    (project / ".claude").mkdir()
+    (project / ".claude" / "orchestrate.yaml").write_text(
+        "lint_command: echo linted > linted.txt\n")
+    (project / "plan.md").write_text("# Plan\n\n" + shell_phase("1", "echo hi > hi.txt"))
+    wf = Wf(project, write_scenario(tmp_path / "scenario.json"))
+    wf.call("start", "--plan", "plan.md")
+    assert wf.drive("plan")["status"] == "completed"
+    assert ["final:tests@1", "final:lint@1"] in wf.batches
+    assert (project / "tested.txt").exists() and (project / "linted.txt").exists()
+    phases = checkpoints_of((project / "plan.md").read_text())["phases"]
+    assert phases["final:tests"]["status"] == phases["final:lint"]["status"] == "completed"

@@ -16,10 +16,11 @@ from orchestrator.engine.state import RunState
 from orchestrator.store import safefs
 
 __all__ = ["EXECUTE_PLAN", "enable", "enabled", "PlanCheckpoints", "ExecutionLog",
-           "with_checkpoints", "SECTION"]
+           "with_checkpoints", "SECTION", "final_phases", "FINAL_TESTS", "FINAL_LINT"]
 
 EXECUTE_PLAN = "execute-plan.json"  # in the run's folder: this run keeps the plan's records
 SECTION = "## Execution Checkpoints"
+FINAL_TESTS, FINAL_LINT = "final:tests", "final:lint"
 _MARK_START = "<!-- orchestrate: execution checkpoints, rewritten after each phase -->"
 
 
@@ -36,6 +37,21 @@ def enabled(run_dir: Path | None) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def final_phases(test_command: str | None, lint_command: str | None,
+                 after: list[str]) -> list:
+    """The full test and lint run that ends an /execute-plan run, after every phase."""
+    from orchestrator.plan.model import Phase, Script
+
+    phases = []
+    for step_id, title, command in ((FINAL_TESTS, "Final test run", test_command),
+                                    (FINAL_LINT, "Final lint run", lint_command)):
+        if command:
+            phases.append(Phase(id=step_id, title=title, line=0, depends_on=list(after),
+                                depends_stated=True,
+                                scripts=[Script("run", command + "\n", 0)]))
+    return phases
 
 
 def _checkpoints(state: RunState) -> dict:

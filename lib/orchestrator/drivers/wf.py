@@ -407,7 +407,27 @@ def _decide(call: _Call) -> list[dict]:
                for step_id in starting]
     if actions or any(s.status == "running" for s in call.state.steps.values()):
         return actions
+    if _add_final_checks(call):
+        return _decide(call)  # the final test and lint run go out next
     return [_close(call)]
+
+
+def _add_final_checks(call: _Call) -> bool:
+    """/execute-plan ends with a full test and lint run, once every phase is over; True
+    when they were added now."""
+    from orchestrator.drivers.workflow import add_phases
+
+    if plan_log.enabled(call.store.run_dir) is None or plan_log.FINAL_TESTS in call.state.steps:
+        return False
+    if any(step.status in ("failed", "timeout", "blocked") and not step.soft
+           for step in call.state.steps.values()):
+        return False  # the run failed already: no final run
+    phases = plan_log.final_phases(_test_command(call.project.root, call.config),
+                                   call.config.lint_command, list(call.state.steps))
+    if not phases:
+        return False
+    add_phases(call.recorder, call.store, call.config, phases)
+    return True
 
 
 def _close(call: _Call) -> dict:
