@@ -322,3 +322,17 @@ def test_the_stop_hook_keeps_a_session_going_until_the_run_is_done(tmp_path):
     nudged = [use for use in server.tool_uses()
               if use["input"].get("description") == "Go on as the Stop hook says"]
     assert [use["input"]["command"] for use in nudged] == ["orchestrate wf next plan --json"]
+
+
+def test_a_report_keeps_what_the_hooks_saw_as_a_note_never_as_the_verdict(project):
+    agents_in_flight(project)
+    target = project / "notes" / "a.md"
+    hook("record", {"session_id": SESSION, "cwd": str(project),
+                    "hook_event_name": "PostToolUse", "tool_name": "Write",
+                    "tool_input": {"file_path": str(target)}})
+    # the hook saw a Write, but nothing is on disk: the verdict is the disk's
+    assert wf(project, "report", "plan", "2a@1", "--note", "done")["outcome"] == "retry"
+    events = [json.loads(line) for line in
+              (project / ".claude/orchestrate/runs/plan/journal.jsonl").read_text().splitlines()]
+    [finished] = [e for e in events if e["type"] == "step_finished" and e["step"] == "2a"]
+    assert finished["note"] == f"done; the hooks saw the agent write: {target}"

@@ -606,9 +606,21 @@ def report(name: str, text: str, *, note: str | None = None, cwd: Path | None = 
         state = call.state
     outcome = _judge_agent(phases[step.id], project, config, redactor, before, exclude,
                            others, log_path, state, step, attempt)
-    if note:
-        outcome.note = clip_text(note, 500)
+    outcome.note = _note(note, log_path.parent.parent, text)
     return _record(name, text, "agent", outcome, started_at, "orchestrate/wf-report@1", cwd)
+
+
+def _note(said: str | None, run_dir: Path, action: str) -> str | None:
+    """What the agent said, and which files Claude Code's hooks saw it write: kept with
+    the attempt as a note, never the verdict."""
+    from orchestrator.drivers.hooks import writes_seen
+
+    seen = writes_seen(run_dir, action)
+    parts = [clip_text(said, 500)] if said else []
+    if seen:
+        parts.append("the hooks saw the agent write: " + ", ".join(seen[:10])
+                     + (f" and {len(seen) - 10} more" if len(seen) > 10 else ""))
+    return clip_text("; ".join(parts), 1000) if parts else None
 
 
 def _judge_agent(phase, project, config, redactor, before_path: Path, exclude, others,
