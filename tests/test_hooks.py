@@ -13,38 +13,13 @@ from pathlib import Path
 import pytest
 from orchestrator.drivers import hooks
 
+from tests.test_claude_code_e2e import PLAN as NOTES_PLAN
+
 REPO = Path(__file__).resolve().parents[1]
 SESSION = "5f0c2d3e-0000-4000-8000-000000000001"
 OTHER = "5f0c2d3e-0000-4000-8000-000000000002"
 
-PLAN = """\
-# Plan: notes
-
-## Phase 1: Prepare the folder
-
-- **Depends on:** none
-
-**Run:**
-```bash
-mkdir -p notes && echo ready > notes/ready.txt
-```
-
-## Phase 2a: First note
-
-- **Owner:** implementer
-- **Depends on:** 1
-- **Files:** `notes/a.md`
-
-Write the first note.
-
-## Phase 2b: Second note
-
-- **Owner:** implementer
-- **Depends on:** 1
-- **Files:** `notes/b.md`
-
-Write the second note.
-"""
+PLAN = NOTES_PLAN  # the plan the end-to-end tests use, run here through the hooks
 
 
 def _env(**extra: str) -> dict[str, str]:
