@@ -16,10 +16,13 @@ case $event in
         ;;
 esac
 
+# Every orchestrate on PATH, in order: the plugin's bin/ comes first under the plugin, and
+# the one after it is the installed CLI.
+mapfile -t on_path < <(type -ap orchestrate 2>/dev/null)
 for candidate in "${ORCHESTRATE_BIN:-}" \
     "${CLAUDE_PLUGIN_DATA:+${CLAUDE_PLUGIN_DATA%/}/venv/bin/orchestrate}" \
     "${XDG_DATA_HOME:-${HOME:-/nonexistent}/.local/share}/orchestrate/plugin-venv/bin/orchestrate" \
-    "$(command -v orchestrate 2>/dev/null)" \
+    "${on_path[@]}" \
     "${HOME:-/nonexistent}/.local/share/orchestrate/venv/bin/orchestrate"; do
     if [[ -n ${CLAUDE_PLUGIN_ROOT:-} && $candidate == "${CLAUDE_PLUGIN_ROOT%/}/bin/orchestrate" ]]; then
         continue # the shim: its first use installs

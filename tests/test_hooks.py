@@ -311,3 +311,39 @@ def test_a_report_keeps_what_the_hooks_saw_as_a_note_never_as_the_verdict(projec
               (project / ".claude/orchestrate/runs/plan/journal.jsonl").read_text().splitlines()]
     [finished] = [e for e in events if e["type"] == "step_finished" and e["step"] == "2a"]
     assert finished["note"] == f"done; the hooks saw the agent write: {target}"
+
+
+@pytest.mark.slow
+def test_the_plugins_own_hooks_hold_a_session_loaded_with_plugin_dir(tmp_path):
+    """The same, with no settings of the project's own: `--plugin-dir` loads the plugin's
+    hooks/hooks.json, and its Stop hook holds the session."""
+    from tests import claude_code
+    from tests.model_server import Scenario, ScriptedModel
+    from tests.test_claude_code_e2e import ClaudeProject, step_statuses, succeeded
+
+    binary = claude_code.install()
+    if binary is None:
+        pytest.skip(f"Claude Code {claude_code.VERSION} is not available: "
+                    f"{claude_code.last_failure}")
+    project = ClaudeProject(binary, tmp_path)
+    project.write("plan.md", NOTES_PLAN + textwrap.dedent("""
+        ## Phase 3: Check both notes
+
+        - **Depends on:** 2a, 2b
+
+        **Run:**
+        ```bash
+        cat notes/a.md notes/b.md > notes/both.md
+        ```
+        """))
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "a step after the agents")
+    result, server = project.claude("/run-plan plan.md",
+                                    ScriptedModel(Scenario(quit_after_first_report=True)),
+                                    args=["--plugin-dir", str(REPO)])
+    final = succeeded(result)
+    assert "run completed: 4 of 4 steps done" in final["result"], final["result"]
+    assert {status for status, _ in step_statuses(project).values()} == {"completed"}
+    nudged = [use for use in server.tool_uses()
+              if use["input"].get("description") == "Go on as the Stop hook says"]
+    assert nudged
