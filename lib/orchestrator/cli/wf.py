@@ -156,7 +156,7 @@ def parse_arguments(text: str) -> tuple[str, dict[str, bool]]:
 def _cmd_start(args) -> Result:
     import sys
 
-    from orchestrator.drivers import wf
+    from orchestrator.drivers import wf_start
     from orchestrator.errors import UsageError
 
     if args.plan_arguments_stdin:
@@ -171,7 +171,7 @@ def _cmd_start(args) -> Result:
             raise UsageError("wf start: --arguments-stdin takes the feature from stdin only")
         description, flags = parse_arguments(sys.stdin.read(64 * 1024))
         if "resume" in flags:
-            return _show(args, wf.resume_workflow(flags["resume"] or None))
+            return _show(args, wf_start.resume_workflow(flags["resume"] or None))
         if not description:
             raise UsageError("wf start: no feature description in the arguments")
         args.description = description
@@ -185,10 +185,10 @@ def _cmd_start(args) -> Result:
     if args.plan is not None:
         if args.create_pr or args.dry_run:
             raise UsageError("wf start: --create-pr and --dry-run go with a DESCRIPTION")
-        return _show(args, wf.start(args.plan, jobs=args.jobs, max_cost=args.max_cost,
+        return _show(args, wf_start.start(args.plan, jobs=args.jobs, max_cost=args.max_cost,
                                     sequential=args.sequential, fresh=args.fresh,
                                     plan_format=args.format))
-    return _show(args, wf.start_workflow(args.description, create_pr=args.create_pr,
+    return _show(args, wf_start.start_workflow(args.description, create_pr=args.create_pr,
                                          dry_run=args.dry_run, sequential=args.sequential,
                                          jobs=args.jobs, max_cost=args.max_cost,
                                          fresh=args.fresh))

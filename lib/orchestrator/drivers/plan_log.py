@@ -15,13 +15,64 @@ from pathlib import Path
 from orchestrator.engine.state import RunState
 from orchestrator.store import safefs
 
-__all__ = ["EXECUTE_PLAN", "enable", "enabled", "PlanCheckpoints", "ExecutionLog",
+__all__ = ["EXECUTE_PLAN", "enable", "enabled", "execution_log_path", "preflight_tests",
+           "uncommitted", "PlanCheckpoints", "ExecutionLog",
            "with_checkpoints", "SECTION", "final_phases", "FINAL_TESTS", "FINAL_LINT"]
 
 EXECUTE_PLAN = "execute-plan.json"  # in the run's folder: this run keeps the plan's records
 SECTION = "## Execution Checkpoints"
 FINAL_TESTS, FINAL_LINT = "final:tests", "final:lint"
 _MARK_START = "<!-- orchestrate: execution checkpoints, rewritten after each phase -->"
+
+
+def execution_log_path(root: Path) -> Path:
+    """`/execute-plan`'s log of the day: .ai/logs/YYYY-MM-DD.plan-execution-log.md."""
+    return root / ".ai" / "logs" / f"{time.strftime('%Y-%m-%d')}.plan-execution-log.md"
+
+
+def preflight_tests(root: Path, config, plan, run_dir: Path) -> str | None:
+    """Run the project's tests before the first phase; what failed, or None.
+
+    A plan that starts with a design phase needs no green tests (nothing is built yet), and
+    a project without a test command has none to run. The output goes to the run's folder.
+    """
+    import subprocess
+
+    if not plan.phases or plan.phases[0].type == "design":
+        return None
+    from orchestrator.config import detect_test_command
+
+    command = detect_test_command(root, config)
+    if not command:
+        return None
+    log = Path(run_dir) / "preflight-tests.log"
+    try:
+        with open(log, "wb") as out:
+            done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=root,
+                                  stdin=subprocess.DEVNULL, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=config.default_timeout_s)
+    except subprocess.TimeoutExpired:
+        return f"`{command}` timed out; output in {log}"
+    except OSError as error:
+        return f"`{command}` could not run: {error}"
+    return None if done.returncode == 0 else \
+        f"`{command}` exited with status {done.returncode}; output in {log}"
+
+
+def uncommitted(root: Path) -> list[str]:
+    """The paths `git status` reports, less the engine's own folders; [] outside git."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=normal"],
+                              cwd=root, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if done.returncode != 0:
+        return []
+    paths = [line[3:].strip() for line in done.stdout.splitlines() if len(line) > 3]
+    return [path for path in paths if not path.startswith((".claude/", ".ai/"))]
 
 
 def enable(run_dir: Path, plan_path: str, log_path: Path) -> None:

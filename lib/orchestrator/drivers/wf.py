@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import Config, load_config
+from orchestrator.config import Config, detect_test_command, load_config
 from orchestrator.drivers import plan_log, session
 from orchestrator.engine import decide
 from orchestrator.engine.outcome import Outcome, attempt_result, finish_payload
@@ -32,17 +32,14 @@ from orchestrator.errors import OrchestrateError
 from orchestrator.redact import Redactor
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_line, clip_text
-from orchestrator.store.naming import plan_key, run_name_for_plan
 from orchestrator.store.snapshot import write_atomic
 
-__all__ = ["LOCK_WAIT_S", "start", "next_actions", "report", "execute", "answer", "status",
+__all__ = ["LOCK_WAIT_S", "next_actions", "report", "execute", "answer", "status",
            "action_id", "parse_action", "ActionError"]
 
 LOCK_WAIT_S = 5.0
 FINISHED = ("completed", "failed", "awaiting_human")
 COST_CAP_ASK = "cost-cap"
-DIRTY_ASK = "dirty-tree"
-TESTS_FAILING_ASK = "tests-failing"
 
 
 class ActionError(OrchestrateError):
@@ -100,273 +97,6 @@ def _locked(name: str, cwd: Path | None = None):
             store.close()
 
 
-# --- start -------------------------------------------------------------------------------
-
-def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = None,
-          sequential: bool = False, fresh: bool = False, plan_format: str | None = None,
-          plan_records: bool = True, cwd: Path | None = None) -> dict:
-    """Create the run of ``plan_path`` for the `wf` driver; an unfinished run of the same
-    plan is reported under ``resumable``, not overwritten."""
-    from orchestrator.plan import parse_plan
-    from orchestrator.plan.source import read_plan_text
-
-    plan_text = read_plan_text(plan_path)
-    plan, warnings = parse_plan(plan_text, plan_path, plan_format)
-    project = session.open_project(cwd)
-    config = load_config(project.root).with_overrides(
-        jobs=1 if sequential else jobs, max_cost_usd=max_cost)
-    redactor = Redactor()
-    name = run_name_for_plan(project.runs_dir, plan_path)
-    store = FileRunStore(project.runs_dir, name, redactor=redactor)
-    notes = [str(w) for w in warnings][:5]
-    with store.lock(wait_s=LOCK_WAIT_S):
-        try:
-            recorder, reports = session.begin_run(
-                store, project, plan, plan_path, plan_text, config, redactor, fresh=fresh,
-                notes=notes, driver="wf", extra=_session())
-        except session.UnfinishedRun as unfinished:
-            state = unfinished.state
-            return {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(state.steps),
-                    "resumable": {"status": state.status,
-                                  "completed": state.counts()["completed"],
-                                  "resume": _next_command(name),
-                                  "fresh": f"orchestrate wf start --plan {_quote(plan_path)} "
-                                           "--fresh --json"},
-                    "next": _next_command(name)}
-        if plan_records:
-            plan_log.enable(store.run_dir, plan_key(plan_path), _execution_log(project.root))
-            failing = _preflight_tests(project.root, config, plan, store.run_dir)
-            if failing:
-                recorder.record("ask_opened", id=TESTS_FAILING_ASK, question=clip_text(
-                    f"The project's tests fail before any phase ({failing}); the phases' "
-                    "checks may then fail for reasons of their own. Go on anyway?", 300),
-                    options=[{"id": "continue", "label": "Go on with failing tests"},
-                             {"id": "stop", "label": "Stop; fix the tests first"}])
-            dirty = _uncommitted(project.root)
-            if dirty:
-                recorder.record("ask_opened", id=DIRTY_ASK, question=clip_text(
-                    "The working tree has uncommitted changes (" + ", ".join(dirty[:5])
-                    + (", ..." if len(dirty) > 5 else "") + "); the evidence checks compare "
-                    "the tree before and after each phase. Go on anyway?", 300),
-                    options=[{"id": "continue", "label": "Go on with the changes"},
-                             {"id": "stop", "label": "Stop; commit or stash them first"}])
-        recorder.flush()
-        store.close()
-    answer = {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(plan.phases),
-              "next": _next_command(name)}
-    if notes:
-        answer["notes"] = [clip_text(note, 200) for note in notes]
-    return answer
-
-
-def _preflight_tests(root: Path, config: Config, plan, run_dir: Path) -> str | None:
-    """Run the project's tests before the first phase; what failed, or None.
-
-    A plan that starts with a design phase needs no green tests (nothing is built yet), and
-    a project without a test command has none to run. The output goes to the run's folder.
-    """
-    import subprocess
-
-    if not plan.phases or plan.phases[0].type == "design":
-        return None
-    command = _test_command(root, config)
-    if not command:
-        return None
-    log = Path(run_dir) / "preflight-tests.log"
-    try:
-        with open(log, "wb") as out:
-            done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=root,
-                                  stdin=subprocess.DEVNULL, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=config.default_timeout_s)
-    except subprocess.TimeoutExpired:
-        return f"`{command}` timed out; output in {log}"
-    except OSError as error:
-        return f"`{command}` could not run: {error}"
-    return None if done.returncode == 0 else \
-        f"`{command}` exited with status {done.returncode}; output in {log}"
-
-
-def _uncommitted(root: Path) -> list[str]:
-    """The paths `git status` reports, less the engine's own folders; [] outside git."""
-    import subprocess
-
-    try:
-        done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=normal"],
-                              cwd=root, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    if done.returncode != 0:
-        return []
-    paths = [line[3:].strip() for line in done.stdout.splitlines() if len(line) > 3]
-    return [path for path in paths if not path.startswith((".claude/", ".ai/"))]
-
-
-def _execution_log(root: Path) -> Path:
-    """`/execute-plan`'s log of the day: .ai/logs/YYYY-MM-DD.plan-execution-log.md."""
-    return root / ".ai" / "logs" / f"{time.strftime('%Y-%m-%d')}.plan-execution-log.md"
-
-
-def _session() -> dict:
-    """The Claude Code session starting the run (its hooks know the run by it), if any."""
-    session_id = os.environ.get("CLAUDE_CODE_SESSION_ID", "").strip()
-    return {"session_id": clip_text(session_id, 200)} if session_id else {}
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
-def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool = False,
-                   sequential: bool = False, jobs: int | None = None,
-                   max_cost: float | None = None, fresh: bool = False,
-                   cwd: Path | None = None) -> dict:
-    """Start an `/orchestrate` run for ``description`` (a topic folder under specs/ and
-    the workflow's first steps); with ``dry_run``, the preview only, nothing written. An
-    unfinished run of the same description is offered for resuming, not replaced."""
-    from orchestrator.drivers import workflow as growth
-    from orchestrator.engine import workflow
-    from orchestrator.workflow.analysis import analyze
-    from orchestrator.workflow.location import allocate_topic
-
-    if not description.strip():
-        raise ActionError("the feature description is empty")
-    project = session.open_project(cwd)
-    config = load_config(project.root).with_overrides(
-        jobs=1 if sequential else jobs, max_cost_usd=max_cost)
-    unfinished = None if fresh or dry_run else _unfinished_workflow(project, description)
-    if unfinished is not None:
-        state = unfinished
-        return {"schema": "orchestrate/wf-start@1", "run": state.name,
-                "steps": len(state.steps),
-                "resumable": {"status": state.status,
-                              "completed": state.counts()["completed"],
-                              "resume": _next_command(state.name),
-                              "fresh": "the same `wf start` with --fresh"},
-                "next": _next_command(state.name)}
-    facts = analyze(description)
-    topic = allocate_topic(project.root, description, dry_run=dry_run)
-    wf = workflow.Workflow(
-        description=clip_text(description, 2000), number=int(topic.number), slug=topic.slug,
-        topic_dir=str(topic.path.relative_to(project.root)), workflow_type=facts.workflow_type,
-        complexity=facts.score, complexity_band=facts.complexity,
-        thinking_mode=facts.thinking_mode,
-        topics=list(facts.research_topics), create_pr=create_pr,
-        test_command=_test_command(project.root, config), cli=_self_command(),
-        docs_file=_docs_file(project.root))
-    phases = workflow.initial_phases(wf)
-    if dry_run:
-        return _preview(project, wf, phases)
-    redactor = Redactor()
-    name = session.paths.run_name(f"{topic.number}_{topic.slug}")
-    store = FileRunStore(project.runs_dir, name, redactor=redactor)
-    plan = growth.workflow_plan(str(project.root / wf.topic_dir), wf, phases)
-    with store.lock(wait_s=LOCK_WAIT_S):
-        recorder, _ = session.begin_run(store, project, plan, plan.path, None, config,
-                                        redactor, fresh=False, notes=[], driver="wf",
-                                        extra=_session())
-        growth.save_workflow(store.run_dir, wf)
-        recorder.flush()
-        store.close()
-    return {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(phases),
-            "topic_dir": str(topic.path), "next": _next_command(name)}
-
-
-def resume_workflow(name: str | None = None, *, cwd: Path | None = None) -> dict:
-    """`/orchestrate --resume [NAME]`: the stored run to go on with (the latest unfinished
-    /orchestrate run without NAME), as a wf-start answer whose `next` continues it."""
-    from orchestrator.drivers.workflow import FORMAT
-    from orchestrator.store import list_runs
-
-    project = session.open_project(cwd)
-    if name is None:
-        for info in list_runs(project.runs_dir):  # most recently updated first
-            state = FileRunStore(project.runs_dir, info.name).load().state
-            if state.plan_format == FORMAT and state.status != "completed":
-                name = info.name
-                break
-        else:
-            raise ActionError(f"no unfinished /orchestrate run under {project.runs_dir}")
-    store = session.open_store(project, name, Redactor())
-    state = store.load().state
-    return {"schema": "orchestrate/wf-start@1", "run": state.name, "steps": len(state.steps),
-            "resumable": {"status": state.status, "completed": state.counts()["completed"],
-                          "resume": _next_command(state.name),
-                          "fresh": "start the description again with --fresh"},
-            "next": _next_command(state.name)}
-
-
-def _docs_file(root: Path) -> str:
-    """The project's main document, which the docs step updates at least."""
-    for name in ("README.md", "README.rst", "README.txt", "README", "docs/index.md"):
-        if (root / name).is_file():
-            return name
-    return "README.md"
-
-
-def _self_command() -> str:
-    """How the engine's own steps call this orchestrate: the interpreter running it now,
-    so that they work wherever the console script is (or is not) on PATH."""
-    import shlex
-    import sys
-
-    return f"{shlex.quote(sys.executable)} -m orchestrator"
-
-
-def _test_command(root: Path, config: Config) -> str | None:
-    command = getattr(config, "test_command", None)
-    if command:
-        return command
-    try:
-        from orchestrator.config import detect_test_command
-    except ImportError:
-        return None
-    return detect_test_command(root)
-
-
-def _unfinished_workflow(project: session.Project, description: str) -> RunState | None:
-    """An unfinished `/orchestrate` run of the same description, if there is one."""
-    from orchestrator.drivers.workflow import FORMAT, load_workflow
-    from orchestrator.store import list_runs
-
-    wanted = clip_text(description, 2000)
-    for info in list_runs(project.runs_dir):
-        if info.status == "completed":
-            continue
-        wf = load_workflow(project.runs_dir / info.name)
-        if wf is not None and wf.description == wanted:
-            store = FileRunStore(project.runs_dir, info.name, redactor=Redactor())
-            state = store.load().state
-            if state.plan_format == FORMAT:
-                return state
-    return None
-
-
-def _preview(project: session.Project, wf, phases) -> dict:
-    """What `/orchestrate --dry-run` shows; nothing is written anywhere."""
-    minutes = {"agent": 5, "command": 1}
-    steps = [{"id": phase.id, "agent": phase.owner, "files": list(phase.files)[:4]}
-             for phase in phases]
-    estimate = sum(minutes["agent"] if phase.owner else minutes["command"]
-                   for phase in phases)
-    return {"schema": "orchestrate/wf-dry-run@1", "description": wf.description,
-            "workflow_type": wf.workflow_type, "complexity": wf.complexity,
-            "complexity_band": wf.complexity_band,
-            "thinking_mode": wf.thinking_mode, "research_topics": wf.topics,
-            "topic_dir": str(project.root / wf.topic_dir),
-            "artifacts": {"reports": str(project.root / wf.topic_dir / "reports"),
-                          "plan": str(project.root / wf.plan_path),
-                          "summary": str(project.root / wf.summary_path)},
-            "steps": steps,
-            "then": ["the plan's phases (code-writer)", "tests", "up to 3 debug rounds",
-                     "docs (doc-writer)", "summary"] + (["pull request"] if wf.create_pr
-                                                        else []),
-            "test_command": wf.test_command,
-            "estimated_minutes": estimate + 15}
-
-
 # --- next --------------------------------------------------------------------------------
 
 def next_actions(name: str, *, again: str | None = None, cwd: Path | None = None) -> dict:
@@ -422,7 +152,7 @@ def _add_final_checks(call: _Call) -> bool:
     if any(step.status in ("failed", "timeout", "blocked") and not step.soft
            for step in call.state.steps.values()):
         return False  # the run failed already: no final run
-    phases = plan_log.final_phases(_test_command(call.project.root, call.config),
+    phases = plan_log.final_phases(detect_test_command(call.project.root, call.config),
                                    call.config.lint_command, list(call.state.steps))
     if not phases:
         return False
@@ -659,6 +389,7 @@ def _run_blocking(phase, project, config, redactor, log_path: Path, state: RunSt
     from orchestrator.drivers import procs
     from orchestrator.drivers.execution import StepExecution, run_to_end
 
+    procs.become_subreaper()  # a step's setsid children come back here to be killed
     watchdog = procs.Watchdog()
     try:
         env = dict(os.environ, ORCHESTRATE_RUN=state.name, ORCHESTRATE_STEP=step.id,
@@ -687,7 +418,6 @@ def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
         project, config, redactor = call.project, call.config, call.redactor
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
-    procs_become_subreaper()
     outcome = _run_blocking(phase, project, config, redactor, log_path, state, step, attempt,
                             timeout_s=step.timeout_s)
     answer = _record(name, text, "command", outcome, started_at, "orchestrate/wf-exec@1",
@@ -695,12 +425,6 @@ def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
     if outcome.outcome != "completed" and outcome.tail:
         answer["tail"] = [clip_line(line, 200) for line in outcome.tail[-5:]]
     return answer
-
-
-def procs_become_subreaper() -> None:
-    from orchestrator.drivers import procs
-
-    procs.become_subreaper()
 
 
 def _record(name: str, text: str, kind: str, outcome: Outcome, started_at: float | None,
