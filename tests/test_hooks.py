@@ -20,6 +20,18 @@ SESSION = "5f0c2d3e-0000-4000-8000-000000000001"
 OTHER = "5f0c2d3e-0000-4000-8000-000000000002"
 
 PLAN = NOTES_PLAN  # the plan the end-to-end tests use, run here through the hooks
+# ... with a step after both agents, so that a session stopping after its first report
+# still has work ready, which the Stop hook must not let it leave behind
+PLAN_WITH_A_LAST_STEP = NOTES_PLAN + textwrap.dedent("""
+    ## Phase 3: Check both notes
+
+    - **Depends on:** 2a, 2b
+
+    **Run:**
+    ```bash
+    cat notes/a.md notes/b.md > notes/both.md
+    ```
+    """)
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -262,7 +274,6 @@ def test_the_stop_hook_keeps_a_session_going_until_the_run_is_done(tmp_path):
     Stop hook blocks with the next command, and the same session finishes the run."""
     from tests import claude_code
     from tests.model_server import Scenario, ScriptedModel
-    from tests.test_claude_code_e2e import PLAN as E2E_PLAN
     from tests.test_claude_code_e2e import ClaudeProject, step_statuses, succeeded
 
     binary = claude_code.install()
@@ -270,16 +281,7 @@ def test_the_stop_hook_keeps_a_session_going_until_the_run_is_done(tmp_path):
         pytest.skip(f"Claude Code {claude_code.VERSION} is not available: "
                     f"{claude_code.last_failure}")
     project = ClaudeProject(binary, tmp_path)
-    project.write("plan.md", E2E_PLAN + textwrap.dedent("""
-        ## Phase 3: Check both notes
-
-        - **Depends on:** 2a, 2b
-
-        **Run:**
-        ```bash
-        cat notes/a.md notes/b.md > notes/both.md
-        ```
-        """))
+    project.write("plan.md", PLAN_WITH_A_LAST_STEP)
     project.write(".claude/settings.json", json.dumps({"hooks": {"Stop": [{"hooks": [
         {"type": "command", "command": "orchestrate hook stop"}]}]}}))
     project.git("add", "-A")
@@ -326,16 +328,7 @@ def test_the_plugins_own_hooks_hold_a_session_loaded_with_plugin_dir(tmp_path):
         pytest.skip(f"Claude Code {claude_code.VERSION} is not available: "
                     f"{claude_code.last_failure}")
     project = ClaudeProject(binary, tmp_path)
-    project.write("plan.md", NOTES_PLAN + textwrap.dedent("""
-        ## Phase 3: Check both notes
-
-        - **Depends on:** 2a, 2b
-
-        **Run:**
-        ```bash
-        cat notes/a.md notes/b.md > notes/both.md
-        ```
-        """))
+    project.write("plan.md", PLAN_WITH_A_LAST_STEP)
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "a step after the agents")
     result, server = project.claude("/run-plan plan.md",
