@@ -19,7 +19,7 @@ from orchestrator.drivers.watched import OutputLog, WatchedProcess
 from orchestrator.engine.failures import Backoff, classify_error
 from orchestrator.engine.outcome import Outcome
 from orchestrator.plan.model import Phase
-from orchestrator.verify import checks
+from orchestrator.verify import contract
 from orchestrator.verify import snapshot as evidence
 from orchestrator.verify.verdict import NO_CHANGE, verdict
 
@@ -140,7 +140,7 @@ class AgentExecution:
             changes = evidence.diff_snapshots(self.before,
                                               evidence.take_snapshot(self.root, self.exclude))
             early = verdict(phase_type=self.phase.type, changes=changes,
-                            results=checks.file_checks(self.phase, self.root),
+                            results=contract.file_checks(self.phase, self.root),
                             others_files=self.others_files())
             if early.error and early.error.startswith(NO_CHANGE):
                 return self._finish(early)

@@ -16,20 +16,14 @@ from orchestrator.plan.model import Phase
 from orchestrator.render.prompts import AttemptFailure, PromptContext, render_prompt
 from orchestrator.store import safefs
 from orchestrator.store.error_reports import find_error_reports
-from orchestrator.verify.checks import check_commands
+from orchestrator.verify import contract
 
 __all__ = ["prepare_agent", "check_descriptions", "failures_of"]
 
 
 def check_descriptions(phase: Phase, config: Config) -> list[str]:
-    found = [f"file {name} exists and is not empty" for name in phase.files]
-    found += [f"`{entry}` appears in its manifest" for entry in phase.dependencies_to_add]
-    found += [f"`{command.label}` exits 0"
-              for command in check_commands(phase, config.blast_radius_command)]
-    if phase.type != "design":
-        found.append("the working tree changes (an implementation step that changes nothing "
-                     "on disk fails)")
-    return found
+    """The prompt's Checks: the step's contract in words (verify/contract.py)."""
+    return contract.describe(phase, config.blast_radius_command)
 
 
 def failures_of(step: StepState) -> list[AttemptFailure]:

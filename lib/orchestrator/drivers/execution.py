@@ -12,7 +12,7 @@ from orchestrator.drivers import procs
 from orchestrator.drivers.watched import OutputLog, WatchedProcess, failed_line, spawn_script
 from orchestrator.engine.outcome import Outcome
 from orchestrator.plan.model import Phase
-from orchestrator.verify import checks
+from orchestrator.verify import checks, contract
 from orchestrator.verify.verdict import verdict
 
 __all__ = ["Outcome", "StepExecution", "run_to_end"]
@@ -116,7 +116,7 @@ class StepExecution:
     def _queue_checks(self) -> Outcome | None:
         """In-process checks now; check commands queued. A failure ends the attempt."""
         self.checks_queued = True
-        self.results += checks.file_checks(self.phase, self.root)
+        self.results += contract.file_checks(self.phase, self.root)
         self.results += checks.dependency_checks(self.phase, self.root)
         if not all(result.ok for result in self.results):
             return self._judge()

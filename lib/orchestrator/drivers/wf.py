@@ -227,6 +227,7 @@ def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> 
         return {"type": "command", "id": aid, "step": step.id,
                 "title": clip_text(step.title, 80)}
     from orchestrator.drivers.agent_steps import prepare_agent
+    from orchestrator.verify import contract
 
     phase = phases[step.id]
     prompt_path = call.store.step_log_path(step.id, step.attempts).with_suffix(".prompt.md")
@@ -240,7 +241,7 @@ def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> 
         "subagent_type": _subagent_type(request),
         "description": clip_text(f"Phase {step.id}: {step.title}", 60),
         "prompt": f"Read {_relative(prompt_path, root)} and do what it says.",
-        "expects": [{"path": str(root / name), "sections": []} for name in phase.files[:8]],
+        "expects": contract.expects(phase, call.config.blast_radius_command, root),
     }
 
 
@@ -358,7 +359,7 @@ def _judge_agent(phase, project, config, redactor, before_path: Path, exclude, o
     """The verdict on an agent's attempt, from the tree before and now and its checks."""
     import dataclasses
 
-    from orchestrator.verify import checks
+    from orchestrator.verify import checks, contract
     from orchestrator.verify.snapshot import Snapshot, diff_snapshots, take_snapshot
     from orchestrator.verify.verdict import NO_CHANGE, verdict
 
@@ -370,7 +371,7 @@ def _judge_agent(phase, project, config, redactor, before_path: Path, exclude, o
             before = None  # lost with a crash before it was written: judged on the checks
         if before is not None:
             changes = diff_snapshots(before, take_snapshot(project.root, exclude))
-    results = checks.file_checks(phase, project.root)
+    results = contract.file_checks(phase, project.root)
     early = verdict(phase_type=phase.type, changes=changes, results=results,
                     others_files=others)
     if early.error and early.error.startswith(NO_CHANGE):

@@ -77,21 +77,12 @@ def is_soft(step_id: str) -> bool:
     return step_id.startswith(SOFT_PREFIXES)
 
 
-def _sections_check(path: str, sections) -> Script:
-    """A check the engine runs: ``path`` has a ``## <section>`` heading for each."""
-    lines = [f"test -s {shlex.quote(path)}"]
-    lines += [f"grep -qiE {shlex.quote('^#{2,3} +' + section)} {shlex.quote(path)}"
-              for section in sections]
-    return Script("verify", "\n".join(lines) + "\n", 0)
-
-
 def _report_phase(step_id: str, title: str, owner: str, path: str, sections, objective: str,
                   depends: list[str], tasks: list[str]) -> Phase:
+    """A report the engine checks for existence and for a heading per section."""
     return Phase(id=step_id, title=title, line=0, owner=owner, type="design",
                  depends_on=depends, depends_stated=True, files=[path],
-                 scripts=[_sections_check(path, sections)], objective=objective,
-                 tasks=tasks, acceptance=[f"the report has a `## {s}` section"
-                                          for s in sections])
+                 sections={path: list(sections)}, objective=objective, tasks=tasks)
 
 
 def initial_phases(wf: Workflow) -> list[Phase]:
@@ -104,7 +95,7 @@ def initial_phases(wf: Workflow) -> list[Phase]:
             wf.artifact("reports", topic, index), REPORT_SECTIONS,
             f"Research {topic.replace('_', ' ')} for: {wf.description}{thinking}",
             [], ["Look at the project's code and docs for what bears on the topic",
-                 "Write the report with the sections named below; keep it short"]))
+                 "Write the report with the sections the checks name; keep it short"]))
     research = [phase.id for phase in phases]
     if research:
         phases.append(_report_phase(
@@ -122,8 +113,7 @@ def initial_phases(wf: Workflow) -> list[Phase]:
         tasks=["Write the plan in the implementation-plan format: `### Phase N: Title` "
                "sections with Objective, Tasks, `dependencies: [..]` and Files lines, and a "
                "fenced ```bash block under `Verify:` where a command proves the phase",
-               "Phases that do not depend on each other say so, so they run together"],
-        acceptance=[f"`{wf.cli} plan validate --format implementation-plan` accepts it"])
+               "Phases that do not depend on each other say so, so they run together"])
     phases.append(plan)
     return phases
 
@@ -141,7 +131,8 @@ def plan_phases(wf: Workflow, plan: Plan) -> list[Phase]:
             procedures=list(phase.procedures), timeout_s=phase.timeout_s,
             estimated_hours=phase.estimated_hours, acceptance=list(phase.acceptance),
             tasks=list(phase.tasks), objective=phase.objective,
-            dependencies_to_add=list(phase.dependencies_to_add)))
+            dependencies_to_add=list(phase.dependencies_to_add),
+            sections={name: list(names) for name, names in phase.sections.items()}))
     last = [step.id for step in steps] or ["plan"]
     return steps + ([tests_phase(wf, "tests", last)] if wf.test_command else [])
 

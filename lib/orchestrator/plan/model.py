@@ -48,10 +48,12 @@ class Phase:
     tasks: list[str] = field(default_factory=list)
     objective: str | None = None
     dependencies_to_add: list[str] = field(default_factory=list)
+    # the headings a file must carry, by its path as in ``files`` (reports the engine asks for)
+    sections: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The phase as JSON-ready data (the `phases` entries of `plan validate --json`)."""
-        return {
+        data = {
             "id": self.id,
             "title": self.title,
             "line": self.line,
@@ -71,6 +73,9 @@ class Phase:
             "objective": self.objective,
             "dependencies_to_add": list(self.dependencies_to_add),
         }
+        if self.sections:  # only the engine's own steps have them: plan@1 stays as it was
+            data["sections"] = {name: list(names) for name, names in self.sections.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Phase:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from orchestrator.plan.model import Phase
 from orchestrator.render import fmt
+from orchestrator.verify.contract import MAX_ITEMS as MAX_CHECKS
 
 __all__ = ["AttemptFailure", "PromptContext", "render_prompt", "previous_runs_section",
            "retry_section", "REPORT_FORMAT"]
@@ -30,7 +31,6 @@ PATH_MAX = 300
 LINE_MAX = 200  # one line of command output
 MAX_ITEMS = 12  # per list; the rest are counted and left to the plan
 MAX_FILES = 25
-MAX_CHECKS = 40
 MAX_REASONS = 8
 TAIL_LINES = 20
 MAX_PROCEDURES = 8  # Testing procedures shown; the rest are counted

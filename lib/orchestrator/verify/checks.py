@@ -1,4 +1,4 @@
-"""The evidence a step must leave: expected files, added dependencies, check commands.
+"""Checks of a step's evidence: added dependencies and check commands (files: contract.py).
 
 In-process checks return CheckResults; command checks are returned as (name, command) for
 the execution to run like any other step process.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from orchestrator.plan.model import Phase
 
-__all__ = ["CheckResult", "Command", "file_checks", "dependency_checks", "check_commands",
+__all__ = ["CheckResult", "Command", "dependency_checks", "check_commands",
            "run_commands",
            "parse_dependency_entry", "DEFAULT_MANIFESTS"]
 
@@ -37,20 +37,6 @@ class CheckResult:
 def _resolve(root: Path, name: str) -> Path:
     """A path named by the plan: relative ones are under the project root."""
     return root / Path(name).expanduser()
-
-
-def file_checks(phase: Phase, root: Path) -> list[CheckResult]:
-    """Each file the phase names exists under the project root and is not empty."""
-    results = []
-    for name in phase.files:
-        path = _resolve(root, name)
-        if not path.exists():
-            results.append(CheckResult(f"file {name}", False, "missing"))
-        elif path.is_file() and path.stat().st_size == 0:
-            results.append(CheckResult(f"file {name}", False, "empty"))
-        else:
-            results.append(CheckResult(f"file {name}", True))
-    return results
 
 
 _ENTRY = re.compile(r"^(?P<packages>.+?)(?:\s+(?:in|to|into)\s+(?P<manifest>\S+))?\s*$")
