@@ -106,6 +106,9 @@ def headless_env(home: Path, base_url: str, extra: dict | None = None) -> dict:
     env.update({
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
         "PATH": os.pathsep.join([venv_bin, env.get("PATH", "/usr/bin:/bin")]),
         "ANTHROPIC_BASE_URL": base_url,
         "ANTHROPIC_API_KEY": "test-key",

@@ -58,6 +58,22 @@ def test_user_definition_wins_over_bundle(dirs):
     assert (agent.source, agent.prompt, warning) == ("user", "user body\n", None)
 
 
+def test_the_user_folder_is_claude_config_dir_when_it_is_set(dirs, tmp_path, monkeypatch):
+    """As Claude Code does: $CLAUDE_CONFIG_DIR/agents, and ~/.claude/agents is not read."""
+    project, home, write = dirs
+    write(home, "designer.md", agent_text("designer", body="home body"))
+    config = tmp_path / "config"
+    (config / "agents").mkdir(parents=True)
+    (config / "agents" / "designer.md").write_text(agent_text("designer", body="config body"))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
+    agent, _ = find_agent("designer", project)
+    assert (agent.source, agent.prompt) == ("user", "config body\n")
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR")
+    agent, _ = find_agent("designer", project)
+    assert (agent.source, agent.prompt) == ("user", "home body\n")
+
+
 def test_bundle_definition_when_nothing_else_matches(dirs):
     project, home, _ = dirs
     agent, warning = find_agent("designer", project, home)

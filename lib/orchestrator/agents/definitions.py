@@ -10,6 +10,7 @@ general implementer, with a warning.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,14 +234,21 @@ def _lookup(folder: Path, owner: str, source: str) -> AgentDefinition | None:
 
 
 def _folders(project_root: Path, home: Path | None) -> list[tuple[Path, str]]:
+    """Where definitions are looked for, first match wins: the project's, the user's (as
+    Claude Code finds it: ``$CLAUDE_CONFIG_DIR``, else ``~/.claude``), the bundle's."""
     folders = [(Path(project_root) / ".claude" / "agents", "project")]
-    if home is None:
-        try:
-            home = Path.home()
-        except RuntimeError:  # no HOME and no passwd entry: there is no user folder
-            home = None
+    user = None
     if home is not None:
-        folders.append((Path(home) / ".claude" / "agents", "user"))
+        user = Path(home) / ".claude"
+    elif os.environ.get("CLAUDE_CONFIG_DIR"):
+        user = Path(os.environ["CLAUDE_CONFIG_DIR"]).expanduser()
+    else:
+        try:
+            user = Path.home() / ".claude"
+        except RuntimeError:  # no HOME and no passwd entry: there is no user folder
+            user = None
+    if user is not None:
+        folders.append((user / "agents", "user"))
     folders.append((BUNDLE_DIR, "bundle"))
     return folders
 
