@@ -47,12 +47,6 @@ CASES = {
         10,
         "parallel group A: phase 3 depends on phase 1, so they cannot run in parallel",
     ),
-    "dependency on a deferred phase": (
-        "## Phase 1: A\n- **Depends on:** none\n## Phase 2: B [DEFERRED]\n"
-        "## Phase 3: C\n- **Depends on:** 2\n",
-        5,
-        "phase 3 depends on phase 2, which is deferred (line 3) and never runs",
-    ),
     "only deferred phases": (
         "## Backlog\n### Phase 1: A\n", 1,
         "no phases found (expected headings such as '## Phase 1: Title' or "

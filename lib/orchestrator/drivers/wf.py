@@ -190,7 +190,11 @@ def _done(call: _Call) -> dict:
     counts = state.counts()
     done = counts["completed"] + counts["skipped"]
     message = f"run {state.status}: {done} of {len(state.steps)} steps done"
+    held = sum(step.held for step in state.steps.values())
+    counts["blocked"] -= held
     bad = [f"{counts[key]} {key}" for key in ("failed", "timeout", "blocked") if counts[key]]
+    if held:
+        message += f" ({held} blocked by what the plan defers)"
     if bad:
         message += f" ({', '.join(bad)}); continue with `orchestrate run --resume " \
                    f"{state.name}` or `{_next_command(state.name)}` after fixing them"

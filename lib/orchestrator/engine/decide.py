@@ -92,11 +92,11 @@ def final_status(state: RunState) -> str | None:
         return None
     if "awaiting_human" in statuses or state.ask is not None:
         return "awaiting_human"
-    if any(not step.soft and step.status in (*FAILED_STATUSES, "blocked")
+    if any(not step.soft and not step.held and step.status in (*FAILED_STATUSES, "blocked")
            for step in state.steps.values()):
         return "failed"
-    if all(satisfies(step) for step in state.steps.values()):
-        return "completed"
+    if all(satisfies(step) or step.held for step in state.steps.values()):
+        return "completed"  # what the plan defers, and what needs it, are not failures
     return "awaiting_human"  # pending steps held back (e.g. by a cost cap)
 
 
@@ -128,7 +128,8 @@ def resume_changes(state: RunState, specs: list[dict]) -> dict:
     added = [spec for spec in specs if spec["id"] not in state.steps]
     removed = [step_id for step_id in state.steps if step_id not in now]
     changed = [step_id for step_id, step in state.steps.items()
-               if step_id in now and now[step_id]["phase_hash"] != step.phase_hash]
+               if step_id in now and (now[step_id]["phase_hash"] != step.phase_hash
+                                      or now[step_id].get("preset") != step.preset)]
     stale = [step_id for step_id in _dependents_closure(specs, changed)
              if step_id in state.steps and state.steps[step_id].status in DONE_STATUSES]
     again = set(changed) | set(stale)

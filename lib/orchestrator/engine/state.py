@@ -62,6 +62,7 @@ class StepState:
     owner: str | None = None  # the agent the plan names for it
     phase_type: str = "implementation"  # or "design"
     soft: bool = False  # its failure blocks nothing: dependents go on (a workflow's research)
+    preset: dict | None = None  # settled by the plan's markers: {"status", "reason", "held"}
 
     @property
     def attempts_left(self) -> int:
@@ -72,6 +73,17 @@ class StepState:
         for name in ("depends_on", "history", "waits", "files"):
             data[name] = list(data[name])
         return data
+
+    @property
+    def held(self) -> bool:
+        """Blocked by the plan itself (a deferred phase it needs), not by a failure."""
+        return self.status == "blocked" and bool(self.preset and self.preset.get("held"))
+
+    def settle(self) -> None:
+        """Take the status the plan's markers give, if any (a fresh or reset step)."""
+        if self.preset and self.status == "pending":
+            self.status = self.preset["status"]
+            self.error = self.preset.get("reason")
 
 
 @dataclass(slots=True)
@@ -156,13 +168,16 @@ def _block_dependents(state: RunState, failed_id: str) -> None:
 
 def _step_from_spec(raw: dict) -> StepState:
     """A fresh step from the spec recorded in run_started or run_resumed."""
-    return StepState(
+    step = StepState(
         id=raw["id"], title=raw.get("title", ""), depends_on=list(raw["depends_on"]),
         kind=raw["kind"], phase_hash=raw["phase_hash"],
         max_attempts=raw.get("max_attempts", 1), timeout_s=raw.get("timeout_s"),
         files=list(raw.get("files", ())), owner=raw.get("owner"),
         phase_type=raw.get("type", "implementation"), soft=bool(raw.get("soft", False)),
+        preset=dict(raw["preset"]) if raw.get("preset") else None,
     )
+    step.settle()
+    return step
 
 
 def _new_run(event: dict) -> RunState:
@@ -308,6 +323,7 @@ def _resume(state: RunState, event: dict) -> None:
         step.files = list(raw.get("files", ()))
         step.owner = raw.get("owner")
         step.phase_type = raw.get("type", "implementation")
+        step.preset = dict(raw["preset"]) if raw.get("preset") else None
     order = [raw_id for raw_id in event.get("order", ()) if raw_id in state.steps]
     if order:
         state.steps = {step_id: state.steps[step_id] for step_id in order}
@@ -316,6 +332,7 @@ def _resume(state: RunState, event: dict) -> None:
         step.status = "pending"
         step.error = None
         step.attempts_base = step.attempts
+        step.settle()
     if "jobs" in event:
         state.jobs = event["jobs"]
     if "max_cost_usd" in event:

@@ -121,8 +121,9 @@ def initial_phases(wf: Workflow) -> list[Phase]:
 def plan_phases(wf: Workflow, plan: Plan) -> list[Phase]:
     """The plan's phases as steps (``phase:<id>``), then the tests."""
     steps = []
+    runnable = plan.dependencies()  # a dependency on a deferred phase is not one
     for phase in plan.phases:
-        depends = [f"phase:{dep}" for dep in phase.depends_on] or ["plan"]
+        depends = [f"phase:{dep}" for dep in runnable[phase.id]] or ["plan"]
         steps.append(Phase(
             id=f"phase:{phase.id}", title=phase.title, line=phase.line,
             owner=phase.owner or "code-writer", type=phase.type, depends_on=depends,

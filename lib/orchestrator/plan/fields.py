@@ -75,6 +75,8 @@ FIELD_KEYS = {
     "goal": "objective",
     "dependencies to add": "dependencies_to_add",
     "new dependencies": "dependencies_to_add",
+    "status": "status",
+    "phase status": "status",
 }
 
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z _/-]{0,40}?)\s*:\s*(.*)$", re.DOTALL)

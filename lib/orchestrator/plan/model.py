@@ -50,6 +50,7 @@ class Phase:
     dependencies_to_add: list[str] = field(default_factory=list)
     # the headings a file must carry, by its path as in ``files`` (reports the engine asks for)
     sections: dict[str, list[str]] = field(default_factory=dict)
+    marked: str | None = None  # "complete" when the plan says the phase is done already
 
     def to_dict(self) -> dict:
         """The phase as JSON-ready data (the `phases` entries of `plan validate --json`)."""
@@ -73,6 +74,8 @@ class Phase:
             "objective": self.objective,
             "dependencies_to_add": list(self.dependencies_to_add),
         }
+        if self.marked:
+            data["marked"] = self.marked
         if self.sections:  # only the engine's own steps have them: plan@1 stays as it was
             data["sections"] = {name: list(names) for name, names in self.sections.items()}
         return data
@@ -123,6 +126,19 @@ class Plan:
     def ids(self) -> list[str]:
         return [phase.id for phase in self.phases]
 
+    @property
+    def deferred_ids(self) -> set[str]:
+        """The ids of deferred phases that no runnable phase shares."""
+        return {phase.id for phase in self.deferred} - set(self.ids)
+
     def dependencies(self) -> dict[str, list[str]]:
-        """Each phase id mapped to the ids it depends on, in plan order."""
-        return {phase.id: list(phase.depends_on) for phase in self.phases}
+        """Each phase id mapped to the ids it depends on that run, in plan order (a
+        dependency on a deferred phase is not one: see ``waits_for``)."""
+        deferred = self.deferred_ids
+        return {phase.id: [dep for dep in phase.depends_on if dep not in deferred]
+                for phase in self.phases}
+
+    def waits_for(self, phase: Phase) -> list[str]:
+        """The deferred phases ``phase`` depends on: it cannot run while they are deferred."""
+        deferred = self.deferred_ids
+        return [dep for dep in phase.depends_on if dep in deferred]

@@ -28,6 +28,16 @@ _STATUS_TAG = re.compile(
     re.IGNORECASE,
 )
 _DEFERRED_TAG = re.compile(r"[\[(]\s*deferred\b[^\])]*[\])]", re.IGNORECASE)
+_COMPLETE_TAG = re.compile(r"[\[(]\s*(?:complete|completed|done|finished|x)\s*[\])]",
+                           re.IGNORECASE)
+_COMPLETE_MARKS = "✅✓✔☑"
+# "Phase 2: Handlers ✅ Complete", "Phase 2: Handlers - COMPLETE": the word goes with the mark
+_TRAILING_COMPLETE = re.compile(
+    r"\s*[-–—:|]?\s*(?:[✅✓✔☑]\s*(?i:complete|completed|done|finished)?|"
+    r"\b(?:COMPLETE|COMPLETED|DONE))\s*$")
+_COMPLETE_STATUS = re.compile(r"^[\W_]*(?:complete|completed|done|finished)\b|^\s*[✅✓✔☑]",
+                              re.IGNORECASE)
+_DEFERRED_STATUS = re.compile(r"^[\W_]*(?:deferred|postponed)\b", re.IGNORECASE)
 _STATUS_MARKS = " \t✅❌⏳🔄✓✔☑⚠️🚧"
 _GROUP_LINE = re.compile(r"^group\s+([\w.\-]+)\s*[:\-–—]\s*(.+)$", re.IGNORECASE)
 
@@ -52,12 +62,14 @@ class _Heading(NamedTuple):
     id: str
     title: str
     deferred: bool
+    complete: bool = False
 
 
 class _Section:
     """The blocks that belong to one phase heading."""
 
-    __slots__ = ("word", "id", "title", "line", "level", "blocks", "deferred", "within")
+    __slots__ = ("word", "id", "title", "line", "level", "blocks", "deferred", "within",
+                 "complete")
 
     def __init__(self, heading: _Heading, line: int, level: int, within: int | None,
                  deferred: bool):
@@ -69,10 +81,11 @@ class _Section:
         self.blocks: list[Block] = []
         self.deferred = deferred  # tagged [DEFERRED] or under a Future Work-like section
         self.within = within  # line of the enclosing implementation section, if any
+        self.complete = heading.complete  # tagged [COMPLETE], (Done), ✅ and the like
 
 
 def _clean_title(title: str) -> str:
-    title = _STATUS_TAG.sub(" ", title)
+    title = _TRAILING_COMPLETE.sub("", _STATUS_TAG.sub(" ", _COMPLETE_TAG.sub(" ", title)))
     return " ".join(title.strip(_STATUS_MARKS).split())
 
 
@@ -83,7 +96,12 @@ def _phase_heading(text: str) -> _Heading | None:
     separator after it: so ``Phase Dependencies`` is a heading, not a phase.
     """
     text = text.strip().strip("*_")
+    complete_first = text[:1] in _COMPLETE_MARKS  # "✅ Phase 1: Base"
+    text = text.lstrip(_STATUS_MARKS)
     deferred = bool(_DEFERRED_TAG.search(text))
+    complete = complete_first or bool(_COMPLETE_TAG.search(text)
+                                      or _TRAILING_COMPLETE.search(text)) or \
+        any(mark in text for mark in _COMPLETE_MARKS)
     text = _STATUS_TAG.sub(" ", _DEFERRED_TAG.sub(" ", text)).strip()
     found = _PHASE_HEADING.match(text)
     if not found:
@@ -94,7 +112,7 @@ def _phase_heading(text: str) -> _Heading | None:
                             or any(char.isdigit() for char in phase_id)):
         return None
     return _Heading(found.group("word").lower(), phase_id,
-                    _clean_title(found.group("title") or ""), deferred)
+                    _clean_title(found.group("title") or ""), deferred, complete)
 
 
 def _section_kind(block: Block) -> str | None:
@@ -320,6 +338,10 @@ class _FieldReader:
             phase.estimated_hours = fields.parse_hours(value)
         elif name == "objective" and value:
             phase.objective = value
+        elif name == "status" and _COMPLETE_STATUS.search(value):
+            phase.marked = "complete"
+        elif name == "status" and _DEFERRED_STATUS.search(value):
+            phase.marked = "deferred"  # moved to the plan's deferred phases
         elif name in ("acceptance", "tasks") and value:
             getattr(phase, name).append(fields.strip_checkbox(value))
         elif name == "dependencies_to_add" and value and not fields.is_none_value(value):
@@ -429,7 +451,8 @@ def _apply_default_dependencies(plan_format: str, phases: list[Phase], path: str
 
 
 def _read_phase(section: _Section, path: str, warnings: list[Diagnostic]) -> Phase:
-    phase = Phase(id=section.id, title=section.title, line=section.line)
+    phase = Phase(id=section.id, title=section.title, line=section.line,
+                  marked="complete" if section.complete else None)
     reader = _FieldReader(phase, path, warnings)
     reader.read(section.blocks)
     if phase.objective is None and reader.description:
@@ -469,6 +492,8 @@ def parse_plan_text(text: str, path: str, plan_format: str | None = None):
     chosen = plan_format or detect_format(steps + later, blocks)
     phases = [_read_phase(section, path, warnings) for section in steps]
     deferred = [_read_phase(section, path, []) for section in later]  # never run: no warnings
+    deferred += [phase for phase in phases if phase.marked == "deferred"]  # "Status: Deferred"
+    phases = [phase for phase in phases if phase.marked != "deferred"]
     _apply_default_dependencies(chosen, phases, path, warnings)
     plan = Plan(path=path, format=chosen, title=title, phases=phases,
                 parallel_groups=_parallel_groups(parallel_blocks), deferred=deferred)

@@ -42,8 +42,12 @@ def validate_plan(plan: Plan) -> list[Diagnostic]:
             if dep == phase.id:
                 error(line, f"phase {phase.id} depends on itself")
             elif dep not in first_line and dep in deferred_line:
-                error(line, f"phase {phase.id} depends on phase {dep}, which is deferred "
-                            f"(line {deferred_line[dep]}) and never runs")
+                then = (f"phase {phase.id} is marked complete, so it is skipped"
+                        if phase.marked == "complete" else
+                        f"phase {phase.id} is blocked by it and does not run (nor does what "
+                        "needs it); the rest of the plan runs")
+                warn(line, f"phase {phase.id} depends on phase {dep}, which is deferred "
+                           f"(line {deferred_line[dep]}) and never runs: {then}")
             elif dep not in first_line:
                 error(line, f"phase {phase.id} depends on unknown phase {dep}"
                             f"{_known_ids_hint(first_line)}")
@@ -64,6 +68,8 @@ def validate_plan(plan: Plan) -> list[Diagnostic]:
             warn(phase.line, f"phase {phase.id} names files outside the project "
                              f"({', '.join(outside)}); evidence there says little about "
                              "this project's work")
+        if phase.marked == "complete":
+            continue  # never run: what it would be checked by does not matter
         if phase.type == "design" and not phase.files:
             warn(phase.line, f"design phase {phase.id} names no Files: "
                              "there are no artifacts to check it by")

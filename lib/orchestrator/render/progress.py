@@ -107,6 +107,9 @@ FINAL_HEADERS = ["ID", "TITLE", "STATUS", "ATTEMPTS", "DURATION", "ERROR"]
 
 def totals(state: RunState) -> str:
     text = f"{state.name}: {state.status}, {done_count(state)}/{len(state.steps)} steps done"
+    held = sum(step.held for step in state.steps.values())
+    if held:
+        text += f" ({held} blocked by what the plan defers)"
     return text + (f", cost {fmt.money(state.cost_usd)}" if state.cost_usd > 0 else "")
 
 
