@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -60,22 +59,21 @@ def _call(project: Path, *args: str) -> tuple[dict, int]:
     return json.loads(done.stdout), len(done.stdout.encode())
 
 
-def _sections(prompt: str) -> list[str]:
-    return re.findall(r"the report has a `## ([^`]+)` section", prompt)
-
-
 def _perform(project: Path, action: dict) -> str:
-    """Do what the action's prompt asks (write its files, with their sections)."""
+    """Do what the action's contract (``expects``) lists: its files, with their sections.
+    The subagent reads its prompt; that read is not the driving model's and not counted."""
     relative = action["prompt"].split("Read ", 1)[1].split(" and do", 1)[0]
-    prompt = (project / relative).read_text()
-    files = re.findall(r"^- `(/[^`]+)`$", prompt, re.M)
-    for path in files:
-        target = Path(path)
+    (project / relative).read_text()
+    files = [item["path"] for item in action["expects"] if item["kind"] == "file"]
+    for item in action["expects"]:
+        if item["kind"] != "file":
+            continue
+        target = Path(item["path"])
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.name.endswith("_implementation.md"):
             target.write_text(PLAN)
         else:
-            body = "".join(f"## {name}\n\nNoted.\n\n" for name in _sections(prompt))
+            body = "".join(f"## {name}\n\nNoted.\n\n" for name in item["sections"])
             target.write_text(f"# {action['description']}\n\n{body or 'Done.'}\n")
     if action["step"] == "docs":
         readme = project / "README.md"
