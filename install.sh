@@ -59,6 +59,16 @@ die() {
     done
     exit 1
 }
+# Like die, for what the installer refuses to trust (a planted manifest, a link): exit 2.
+refuse() {
+    printf '%s: error: %s\n' "$prog" "$1" >&2
+    shift
+    local line
+    for line in "$@"; do
+        printf '  %s\n' "$line" >&2
+    done
+    exit 2
+}
 
 # Make a path absolute without requiring it to exist.
 absolute() {
@@ -142,6 +152,27 @@ else
     claude_dir="${HOME}/.claude"
 fi
 manifest="${claude_dir}/orchestrate/install-manifest.txt"
+# The key that seals the manifests this user's installs write. It lives outside every
+# project, so a manifest committed to a repository cannot carry a valid seal.
+key_file="${XDG_DATA_HOME:-${HOME}/.local/share}/orchestrate/install-key"
+
+# Refuse when a folder the installer writes into (or removes from) is a symbolic link:
+# DIR/.claude and the folders under it with --project; the folders under ~/.claude (which
+# may itself be a link the user made) without it.
+check_no_links() {
+    local dir
+    local dirs=("${claude_dir}/orchestrate" "${claude_dir}/commands" "${claude_dir}/agents")
+    [[ -n $project ]] && dirs=("$claude_dir" "${dirs[@]}")
+    for dir in "${dirs[@]}"; do
+        if [[ -L $dir ]]; then
+            refuse "${dir} is a symbolic link; not writing or removing anything through it" \
+                "Nothing was changed. Remove the link (or move it away) and run ${prog} again."
+        fi
+        if [[ -e $dir && ! -d $dir ]]; then
+            refuse "${dir} exists and is not a folder; nothing was changed"
+        fi
+    done
+}
 
 # True when $link is a symlink whose target lies inside our venv.
 link_is_ours() {
@@ -153,6 +184,8 @@ link_is_ours() {
 
 uninstall() {
     local removed=0
+    check_no_links
+    check_manifest
     if uninstall_bundle; then
         removed=1
     fi
@@ -222,6 +255,66 @@ recorded_sum() {
     done <"$manifest"
 }
 
+# The seal of manifest body FILE: SHA-256 over the key, the body's SHA-256 and the key.
+seal_of() {
+    local body_sum key
+    body_sum=$(sha256 "$1")
+    key=$(<"$key_file")
+    printf '%s\n%s\n%s\n' "$key" "$body_sum" "$key" | sha256sum | cut -d' ' -f1
+}
+
+make_key() {
+    [[ -f $key_file && ! -L $key_file ]] && return 0
+    [[ -L $key_file ]] && refuse "${key_file} is a symbolic link; not using it"
+    mkdir -p -- "${key_file%/*}"
+    (umask 077 && head -c 32 /dev/urandom | sha256sum | cut -d' ' -f1 >"$key_file")
+}
+
+# Trust the manifest only if this installer wrote it: a regular file, not a link, every
+# line one it writes (the bundle's own commands/NAME.md and agents/NAME.md, the folders it
+# makes), and its last line the seal made with this user's key. Anything else (planted in
+# a repository, edited) is refused before anything is removed or written.
+check_manifest() {
+    [[ -e $manifest || -L $manifest ]] || return 0
+    local why=""
+    if [[ -L $manifest || ! -f $manifest ]]; then
+        why="it is not a regular file"
+    elif [[ ! -f $key_file ]]; then
+        why="it has no seal this user's installs could have made (no ${key_file})"
+    else
+        local body line seal_line=""
+        body=$(mktemp "${TMPDIR:-/tmp}/orchestrate-manifest-body.XXXXXX")
+        while IFS= read -r line || [[ -n $line ]]; do
+            if [[ -n $seal_line ]]; then
+                why="it has lines after its seal"
+                break
+            fi
+            if [[ $line == "seal "* ]]; then
+                seal_line=${line#seal }
+            elif [[ $line =~ ^file\ [0-9a-f]{64}\ (commands|agents)/[A-Za-z0-9][A-Za-z0-9._-]*\.md$ ||
+                $line =~ ^dir\ -\ (\.|orchestrate|commands|agents)$ ]] &&
+                [[ $line != *..* ]]; then
+                printf '%s\n' "$line" >>"$body"
+            else
+                why="it lists something the installer never installs: ${line:0:120}"
+                break
+            fi
+        done <"$manifest"
+        if [[ -z $why && -z $seal_line ]]; then
+            why="it is not sealed"
+        elif [[ -z $why ]]; then
+            [[ -f $body ]] || : >"$body"
+            [[ $(seal_of "$body") == "$seal_line" ]] || why="its seal does not match"
+        fi
+        rm -f -- "$body"
+    fi
+    if [[ -n $why ]]; then
+        refuse "${manifest} was not written by this installer for this user (${why})" \
+            "Nothing was removed or written. If you did not put it there, the repository" \
+            "may be hostile; otherwise move it away and run ${prog} again."
+    fi
+}
+
 # Refuse, before anything is installed, to overwrite a file orchestrate did not install.
 check_bundle() {
     local rel target
@@ -263,9 +356,11 @@ install_bundle() {
             kept=$((kept + 1))
             continue
         fi
-        cp -- "$src_dir/.claude/$rel" "${target}.tmp.$$"
-        chmod 0644 -- "${target}.tmp.$$"
-        mv -f -- "${target}.tmp.$$" "$target"
+        local staged
+        staged=$(mktemp "${target%/*}/.orchestrate-install.XXXXXX")
+        cp -- "$src_dir/.claude/$rel" "$staged"
+        chmod 0644 -- "$staged"
+        mv -f -- "$staged" "$target"
         sum=$(sha256 "$target")
         printf 'file %s %s\n' "$sum" "$rel" >>"$new_manifest"
         installed=$((installed + 1))
@@ -278,6 +373,8 @@ install_bundle() {
             remove_installed_file "$rel" "$sum"
         done <"$manifest"
     fi
+    make_key
+    printf 'seal %s\n' "$(seal_of "$new_manifest")" >>"$new_manifest"
     mv -f -- "$new_manifest" "$manifest"
     chmod 0644 -- "$manifest"
     if ((kept)); then
@@ -362,6 +459,8 @@ install() {
             "Remove it, or choose another directory with --bin-dir DIR."
     fi
 
+    check_no_links
+    check_manifest
     check_bundle
 
     local venv_python="${venv}/bin/python"

@@ -11,6 +11,7 @@ import pytest
 from orchestrator.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.install_fixtures"]  # home, make_env: for the install.sh tests
 SHARED = Path(os.environ.get("ORCHESTRATE_SHARED_DIR", REPO.parent / "shared"))
 
 

@@ -110,14 +110,18 @@ def read_config(project_root: Path) -> tuple[Config, list[str]]:
 
 
 def _read_text(path: Path, limit: int | None = None) -> str | None:
+    from orchestrator.plan.source import NotRegularFile, read_regular_bytes
+
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read() if limit is None else handle.read(limit + 1)
+        limit = 8 * MAX_YAML_BYTES if limit is None else limit
+        raw = read_regular_bytes(path, limit)
     except FileNotFoundError:
         return None
+    except NotRegularFile as exc:
+        raise ConfigError(f"{path}: {exc}: not a settings file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if limit is not None and len(raw) > limit:
+    if len(raw) > limit:
         raise ConfigError(f"{path}: larger than {limit // 1024} KiB: not a settings file")
     try:
         return raw.decode("utf-8")
@@ -307,9 +311,10 @@ def detect_test_command(project_root: Path, config: Config | None = None) -> str
 
 def _probe(path: Path) -> str | None:
     """The start of a project file as text; None when it is missing or unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(_PROBE_BYTES).decode("utf-8", "replace")
+    from orchestrator.plan.source import read_regular_bytes
+
+    try:  # never blocks: a FIFO planted as package.json is no project file
+        return read_regular_bytes(path, _PROBE_BYTES)[:_PROBE_BYTES].decode("utf-8", "replace")
     except OSError:
         return None
 

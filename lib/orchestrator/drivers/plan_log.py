@@ -15,8 +15,8 @@ from pathlib import Path
 from orchestrator.engine.state import RunState
 from orchestrator.store import safefs
 
-__all__ = ["EXECUTE_PLAN", "enable", "enabled", "execution_log_path", "preflight_tests",
-           "uncommitted", "PlanCheckpoints", "ExecutionLog",
+__all__ = ["EXECUTE_PLAN", "enable", "enabled", "writable_plan", "execution_log_path",
+           "preflight_tests", "uncommitted", "PlanCheckpoints", "ExecutionLog",
            "with_checkpoints", "SECTION", "final_phases", "FINAL_TESTS", "FINAL_LINT"]
 
 EXECUTE_PLAN = "execute-plan.json"  # in the run's folder: this run keeps the plan's records
@@ -75,7 +75,38 @@ def uncommitted(root: Path) -> list[str]:
     return [path for path in paths if not path.startswith((".claude/", ".ai/"))]
 
 
-def enable(run_dir: Path, plan_path: str, log_path: Path) -> None:
+def writable_plan(root: Path, plan_path: str) -> tuple[Path | None, str | None]:
+    """The plan file the checkpoints may be written into, or (None, why not).
+
+    Only a regular file inside the project, reached without a link: a plan committed as a
+    symbolic link would have the checkpoints written into its target, anywhere.
+    """
+    import os
+
+    given = Path(os.path.abspath(plan_path))
+    where = Path(os.path.realpath(given.parent)) / given.name  # the folders the user chose
+    name = Path(plan_path).name
+    try:
+        where.relative_to(Path(root).resolve())
+    except ValueError:
+        return None, f"{name} lies outside the project"
+    try:
+        info = safefs.probe(where)
+    except safefs.UnsafePath:
+        info = None
+    if info is None or not stat_regular(info):
+        return None, f"{name} is a symbolic link or not a regular file"
+    return where, None
+
+
+def stat_regular(info) -> bool:
+    import stat
+
+    return stat.S_ISREG(info.st_mode)
+
+
+def enable(run_dir: Path, plan_path: str | None, log_path: Path) -> None:
+    """Keep this run's records for /execute-plan (``plan_path`` None: no checkpoints)."""
     data = {"plan": plan_path, "log": str(log_path)}
     safefs.write_atomic(Path(run_dir) / EXECUTE_PLAN, json.dumps(data).encode())
 
@@ -149,18 +180,24 @@ class PlanCheckpoints:
         if event["type"] not in ("step_finished", "run_finished", "run_interrupted"):
             return
         settings = enabled(self.store.run_dir)
-        if settings is None:
+        if settings is None or not settings.get("plan"):
             return
         path = Path(settings["plan"])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
-            return  # the plan moved: the run goes on from its own copy
+        try:  # never through a link: one planted since the start is left alone
+            info = safefs.probe(path)
+            if info is None or not stat_regular(info):
+                return
+            text = safefs.read_regular(path).decode("utf-8")
+        except (OSError, ValueError, safefs.UnsafePath):
+            return  # the plan moved or is not text: the run goes on from its own copy
         updated = with_checkpoints(text, state)
         if event["type"] == "run_finished":
             updated = _status_line(updated, state.status)
         if updated != text:
-            safefs.write_atomic(path, updated.encode("utf-8"), mode=0o644)
+            try:
+                safefs.write_atomic(path, updated.encode("utf-8"), mode=info.st_mode & 0o7777)
+            except (OSError, safefs.UnsafePath):
+                return
 
 
 def _status_line(text: str, status: str) -> str:

@@ -18,7 +18,7 @@ from orchestrator.engine.state import RunState
 from orchestrator.redact import Redactor
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_text
-from orchestrator.store.naming import plan_key, run_name_for_plan
+from orchestrator.store.naming import run_name_for_plan
 
 __all__ = ["start", "start_workflow", "resume_workflow", "DIRTY_ASK", "TESTS_FAILING_ASK"]
 
@@ -52,7 +52,11 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
             return _resumable(unfinished.state, f"orchestrate wf start --plan "
                                                 f"{shlex.quote(plan_path)} --fresh --json")
         if plan_records:
-            plan_log.enable(store.run_dir, plan_key(plan_path),
+            writable, why_not = plan_log.writable_plan(project.root, plan_path)
+            if why_not:
+                notes.append(f"the plan's Execution Checkpoints are not written: {why_not} "
+                             "(the file it points at is left alone)")
+            plan_log.enable(store.run_dir, str(writable) if writable else None,
                             plan_log.execution_log_path(project.root))
             failing = plan_log.preflight_tests(project.root, config, plan, store.run_dir)
             if failing:

@@ -7,7 +7,8 @@ import stat
 
 from orchestrator.errors import PlanError
 
-__all__ = ["read_plan_text", "decode_plan_bytes", "MAX_PLAN_BYTES"]
+__all__ = ["read_plan_text", "decode_plan_bytes", "read_regular_bytes", "NotRegularFile",
+           "MAX_PLAN_BYTES"]
 
 MAX_PLAN_BYTES = 8 * 1024 * 1024  # far beyond any real plan; protects memory and time
 
@@ -28,6 +29,24 @@ def _not_regular(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     return next((why for test, why in _KINDS if test(mode)), "is not a regular file")
+
+
+class NotRegularFile(OSError):
+    """A path that is there but is no regular file (a FIFO, a device, a folder)."""
+
+
+def read_regular_bytes(path, limit: int) -> bytes:
+    """Up to ``limit`` + 1 bytes of the regular file ``path``, never blocking: a FIFO, a
+    device or a folder raises NotRegularFile (with why), before and after the open."""
+    why = _not_regular(os.stat(path).st_mode)
+    if why:
+        raise NotRegularFile(why)
+    fd = os.open(path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as handle:
+        why = _not_regular(os.fstat(handle.fileno()).st_mode)
+        if why:
+            raise NotRegularFile(why)
+        return handle.read(limit + 1)
 
 
 def read_plan_text(path: str) -> str:
