@@ -152,9 +152,10 @@ else
     claude_dir="${HOME}/.claude"
 fi
 manifest="${claude_dir}/orchestrate/install-manifest.txt"
-# The key that seals the manifests this user's installs write. It lives outside every
-# project, so a manifest committed to a repository cannot carry a valid seal.
-key_file="${XDG_DATA_HOME:-${HOME}/.local/share}/orchestrate/install-key"
+# The key that seals the manifests this user's installs write. It lives beside the venv,
+# outside every project, so a manifest committed to a repository cannot carry a valid
+# seal; it stays after --uninstall, for the manifests of other --project installs.
+key_file="${prefix}/install-key"
 
 # Refuse when a folder the installer writes into (or removes from) is a symbolic link:
 # DIR/.claude and the folders under it with --project; the folders under ~/.claude (which

@@ -28,7 +28,13 @@ for candidate in "${ORCHESTRATE_BIN:-}" \
         continue # the shim: its first use installs
     fi
     if [[ -n $candidate && -x $candidate ]]; then
-        "$candidate" hook "$event"
+        # Bounded on its own, whatever the hook's settings say: a hook must never hang the
+        # session (a planted FIFO, a stuck disk). 30 s is far beyond a normal call.
+        if command -v timeout >/dev/null 2>&1; then
+            timeout -k 5 "${ORCHESTRATE_HOOK_TIMEOUT:-30}" "$candidate" hook "$event"
+        else
+            "$candidate" hook "$event"
+        fi
         exit 0
     fi
 done

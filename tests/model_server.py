@@ -536,6 +536,9 @@ class ObedientMain:
             last = results.get(uses[-1][1].get("id"), "")
             return Turn.text(f"Done. The command printed:\n{last.strip()[:500]}")
         told = request.first_user_text()
+        if _token_block(told) is not None:  # a slash command: the token comes first
+            return Turn.tools(_bash(request, 0, "orchestrate wf token --json",
+                                    "Get a fresh here-document token"))
         match = _FENCED_BASH.search(told) or re.search(r"`([^`\n]+)`", told)
         if match is None:
             return Turn.text("There is no command for me to run.")
@@ -543,6 +546,12 @@ class ObedientMain:
 
     def _follow(self, request: ModelRequest, answer: dict) -> Turn:
         schema = answer.get("schema")
+        block = _token_block(request.first_user_text())
+        if schema == "orchestrate/wf-token@1" and block is not None:
+            lines = block.splitlines()  # TOKEN replaced in the first and last lines only
+            token = str(answer.get("token"))
+            lines[0], lines[-1] = lines[0].replace("TOKEN", token), token
+            return Turn.tools(_bash(request, 0, "\n".join(lines), "Start the run"))
         if schema == "orchestrate/error@1":
             return Turn.text(f"orchestrate failed: {answer.get('message')}")
         command = answer.get("next")
@@ -603,6 +612,16 @@ class ObedientMain:
         if "run_in_background" in (schema.get("properties") or {}):
             tool_input["run_in_background"] = False
         return _tool_use(request, index, "Agent", tool_input)
+
+
+def _token_block(told: str) -> str | None:
+    """The slash command's start block whose here-document a fresh token ends."""
+    for match in _FENCED_BASH.finditer(told):
+        block = match.group(1).strip("\n")
+        if "--token TOKEN <<'TOKEN'" in block.splitlines()[0] and \
+                block.splitlines()[-1] == "TOKEN":
+            return block
+    return None
 
 
 def _wf(verb: str, run: str, *args: str) -> str:

@@ -340,3 +340,16 @@ def test_the_plugins_own_hooks_hold_a_session_loaded_with_plugin_dir(tmp_path):
     nudged = [use for use in server.tool_uses()
               if use["input"].get("description") == "Go on as the Stop hook says"]
     assert nudged
+
+
+def test_the_hook_script_bounds_a_call_that_hangs(tmp_path):
+    """An orchestrate that never answers is killed by the script's own timeout, and the
+    hook still exits 0 (a hook must never break or hang the session)."""
+    slow = tmp_path / "orchestrate"
+    slow.write_text("#!/bin/sh\nexec sleep 600\n")
+    slow.chmod(0o755)
+    env = _env(ORCHESTRATE_BIN=str(slow), ORCHESTRATE_HOOK_TIMEOUT="1")
+    done = subprocess.run([str(REPO / "hooks" / "orchestrate-hook.sh"), "stop"], cwd=tmp_path,
+                          env=env, input="{}", capture_output=True, text=True,
+                          timeout=60)  # the stand-in sleeps 600 s: only the script's ends it
+    assert done.returncode == 0 and done.stdout == ""

@@ -107,6 +107,25 @@ def test_a_hostile_description_runs_nothing_inside_claude_code(project, tmp_path
     assert not (project.root / "specs").exists()  # a dry run writes nothing
 
 
+def test_arguments_cannot_close_the_here_document(project, tmp_path):
+    """Lines that end the old fixed here-document, the placeholder, and a guessed token:
+    none closes the one a fresh token ends, so no shell runs what follows them."""
+    markers = [tmp_path / f"pwned{n}" for n in range(4)]
+    hostile = "\n".join([
+        "add a flag", "ORCHESTRATE_ARGUMENTS", f"touch {markers[0]}", "TOKEN",
+        f"touch {markers[1]}", "ORCHESTRATE_ARGS_" + "0" * 32, f"touch {markers[2]}",
+        "'TOKEN'", f"touch {markers[3]}"])
+    result, server = project.claude(f"/orchestrate {hostile} --dry-run", ScriptedModel())
+    succeeded(result)
+    assert not any(marker.exists() for marker in markers)
+    [token] = answers(server, "wf-token@1")
+    [preview] = answers(server, "wf-dry-run@1")
+    assert preview["description"].startswith("add a flag ORCHESTRATE_ARGUMENTS touch ")
+    assert f"touch {markers[3]}" in preview["description"]
+    assert token["token"] not in preview["description"]
+    assert not (project.root / "specs").exists()
+
+
 EXECUTE_PLAN = """# Plan: notes service
 
 **Status**: Not started

@@ -284,8 +284,9 @@ def test_resume_without_a_name_finds_the_latest_unfinished_workflow(project, tmp
     wf = Wf(project, tmp_path / "scenario.json")
     answer = start(wf)
     handed = wf.call("next", answer["run"])["actions"]
+    token = wf.call("token")["token"]
     done = subprocess.run([sys.executable, "-m", "orchestrator", "wf", "start", "--json",
-                           "--arguments-stdin"], input="--resume", cwd=project,
+                           "--arguments-stdin", "--token", token], input="--resume", cwd=project,
                           env=env_for(project, Path("/none")), capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr

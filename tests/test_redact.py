@@ -25,6 +25,11 @@ GITHUB_FINE = "github_pat_" + "11ABCDEFG0" * 2 + "_" + "x" * 59
 AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
 AWS_TEMP_ID = "ASIA" + "Y" * 16
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + "EXAMPLEKEY"
+SLACK_BOT = "xoxb-" + "1234567890-" * 2 + "aBcDeFgHiJ" * 2
+SLACK_USER = "xoxp-" + "98765" * 4 + "-" + "Zz" * 8
+STRIPE_LIVE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+NPM = "npm_" + "Ab1" * 12
+GOOGLE = "AIza" + "SyD-" * 8 + "abc"
 PEM_BODY = "\n".join(["MIIEpAIBAAKCAQEA7" + "q" * 47] * 5 + ["kQ==" ])
 PEM = f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"
 
@@ -58,6 +63,18 @@ SHAPES = [
     ('{"authorization": "token abcdefgh12345"}',
      '{"authorization": "token [REDACTED:authorization]"}'),
     ("x-api-key: abcdefgh12345", "x-api-key: [REDACTED:api-key-header]"),
+    (f"slack {SLACK_BOT} and {SLACK_USER}",
+     "slack [REDACTED:slack-token] and [REDACTED:slack-token]"),
+    (f"STRIPE={STRIPE_LIVE}", "STRIPE=[REDACTED:stripe-key]"),
+    (f"//registry/:_authToken={NPM}", "//registry/:_authToken=[REDACTED:npm-token]"),
+    (f"key {GOOGLE}.", "key [REDACTED:google-api-key]."),
+    ('{\\"Authorization\\": \\"Bearer abcdefghijklmnop1234\\"}',
+     '{\\"Authorization\\": \\"Bearer [REDACTED:authorization]\\"}'),
+    ("wget --header 'X: Bearer abcdefghijklmnopqrst1234'",
+     "wget --header 'X: Bearer [REDACTED:bearer-token]'"),
+    ("DATABASE_URL=postgres://app:hunter2hunter2@db:5432/app",
+     "DATABASE_URL=postgres://app:[REDACTED:url-password]@db:5432/app"),
+    ("redis://:s3cret@cache:6379/0", "redis://:[REDACTED:url-password]@cache:6379/0"),
     (f"before\n{PEM}\nafter", "before\n[REDACTED:private-key]\nafter"),
     ("-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBg\\n-----END PRIVATE KEY-----\",",
      '[REDACTED:private-key]",'),
@@ -387,6 +404,14 @@ KEYS = st.one_of(
     .map(lambda k: (k, k)),
     _random("github_pat_", _body(ALNUM + "_", 82, 82)).map(lambda k: (k, k)),
     _random(st.sampled_from(["AKIA", "ASIA"]), _body(UPPER, 16, 16)).map(lambda k: (k, k)),
+    _random(st.sampled_from(["xoxb-", "xoxp-", "xoxa-", "xoxs-"]), _body(ALNUM + "-", 10, 60))
+    .map(lambda k: (k, k)),
+    _random(st.sampled_from(["sk_live_", "rk_live_", "sk_test_"]), _body(ALNUM, 16, 40))
+    .map(lambda k: (k, k)),
+    _random("npm_", _body(ALNUM, 36, 36)).map(lambda k: (k, k)),
+    _random("AIza", _body(URLSAFE, 35, 35)).map(lambda k: (k, k)),
+    _random("postgres://user:", st.just("PwD9"), _body(ALNUM, 4, 30), "@db/x")
+    .map(lambda k: (k, k[k.index("PwD9"):k.index("@db")])),
     st.sampled_from([(PEM, PEM_BODY.split("\n")[0]),
                      (PEM.replace("\n", "\\n"), PEM_BODY.split("\n")[0]),
                      ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n",

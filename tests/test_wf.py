@@ -318,6 +318,7 @@ def test_every_schema_in_the_docs_is_a_valid_schema():
                             "orchestrate/wf-next@1",
                             "orchestrate/wf-report@1", "orchestrate/wf-exec@1",
                             "orchestrate/wf-answer@1", "orchestrate/wf-status@1",
+                            "orchestrate/wf-token@1",
                             "orchestrate/error@1"}
     for schema in SCHEMAS.values():
         jsonschema.Draft202012Validator.check_schema(schema)

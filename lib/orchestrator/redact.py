@@ -78,8 +78,17 @@ _SHAPES = (
     ("awssecret", "aws-secret-key", "aA",
      r"(?i:ws_secret_access_key)[\"']?\s*[=:]\s*[\"']?(?P<s>[A-Za-z0-9/+=]{40})"),
     ("auth", "authorization", "aA",
-     r"(?i:uthorization)[\"']?\s*[:=]\s*[\"']?(?i:bearer|basic|token)[ \t]+"
+     r"(?i:uthorization)\\?[\"']?\s*[:=]\s*\\?[\"']?(?i:bearer|basic|token)[ \t]+"
      r"(?P<s>" + _TOKEN + "{8,})"),
+    # A bearer token wherever it stands (an escaped header, a curl line): 20+ token chars.
+    ("bearer", "bearer-token", "bB", r"(?i:earer)[ \t]+(?P<s>" + _TOKEN + "{20,})"),
+    ("slack", "slack-token", "x", r"ox[abposr]-[A-Za-z0-9-]{10,}"),
+    ("stripe", "stripe-key", "sr", r"k_(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("npm", "npm-token", "n", r"pm_[A-Za-z0-9]{36}"),
+    ("google", "google-api-key", "A", r"Iza[0-9A-Za-z_-]{35}"),
+    # The password of a URL: scheme://user:PASSWORD@host (the user name stays).
+    ("urlpass", "url-password", ":",
+     r"//[^\s:/@\"'`]{0,256}:(?P<s>[^\s/\"'`]{1,256})(?=@[^\s@/\"'`]+)"),
     ("apikey", "api-key-header", "xX",
      r"(?i:-api-key)[\"']?\s*[:=]\s*[\"']?(?P<s>" + _TOKEN + "{8,})"),
     # Fields start at a rare letter of the telling word (its start is checked by look-behind),

@@ -17,7 +17,8 @@ class Result:
     """What a command hands the CLI to print.
 
     ``data`` is the ``--json`` answer (with its ``schema``); ``text`` what a person reads
-    (printed byte for byte, odd bytes from argv included); ``warnings`` go to stderr
+    (printed byte for byte, odd bytes from argv included, but for terminal escapes and
+    control characters, which are dropped); ``warnings`` go to stderr
     first; ``code`` is the exit code. A command that has no JSON form leaves ``data`` None.
     """
 
@@ -31,12 +32,14 @@ def render(result: Result | int, as_json: bool) -> int:
     """Print ``result`` and return its exit code (an int is a code already printed for)."""
     if isinstance(result, int):
         return result
+    from orchestrator.render.fmt import clean
+
     for warning in result.warnings:
-        print(warning, file=sys.stderr)
+        print(clean(warning), file=sys.stderr)
     if as_json and result.data is not None:
-        print_json(result.data)
+        print_json(result.data)  # JSON escapes control characters itself
     elif result.text:
-        write_text(result.text)
+        write_text(clean(result.text))  # no terminal escape from a planted file gets out
     return result.code
 
 

@@ -49,6 +49,9 @@ def add_wf_parser(commands, common) -> None:
     start.add_argument("--arguments-stdin", action="store_true",
                        help="read the slash command's argument string from stdin: the "
                             "feature and its flags, taken as text (no shell sees it)")
+    start.add_argument("--token", metavar="TOKEN",
+                       help="with --arguments-stdin or --plan-arguments-stdin: the token "
+                            "`orchestrate wf token` printed, which ends the here-document")
     start.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
                        help="actions handed out at once (default 4, or the config's jobs)")
     start.add_argument("--max-cost", type=_amount, metavar="USD",
@@ -60,6 +63,14 @@ def add_wf_parser(commands, common) -> None:
                                             "superpowers"),
                        help="read the plan as this format instead of detecting it")
     start.set_defaults(handler=_cmd_start)
+
+    token = actions.add_parser(
+        "token", parents=[out], help="a fresh here-document terminator for the arguments",
+        description="Print a fresh random token. The slash commands end the here-document "
+                    "that carries their arguments with it: text written before the token "
+                    "existed cannot contain it, so no argument can close the here-document "
+                    "and reach a shell. Writes nothing.")
+    token.set_defaults(handler=_cmd_token)
 
     nxt = actions.add_parser(
         "next", parents=[out], help="the actions that may start now",
@@ -153,14 +164,54 @@ def parse_arguments(text: str) -> tuple[str, dict[str, bool]]:
     return " ".join(rest).strip(), flags
 
 
-def _cmd_start(args) -> Result:
+TOKEN_PREFIX = "ORCHESTRATE_ARGS_"
+_TOKEN_HEX = 32
+
+
+def _cmd_token(args) -> Result:
+    import secrets
+
+    token = TOKEN_PREFIX + secrets.token_hex(_TOKEN_HEX // 2)
+    return Result({"schema": "orchestrate/wf-token@1", "token": token}, f"{token}\n")
+
+
+def _arguments_from_stdin(args) -> str:
+    """The slash command's argument string, as the here-document ended by ``--token``
+    carried it: UTF-8 text, at most 64 KiB, without a line that is the token."""
+    import re
     import sys
 
+    from orchestrator.errors import UsageError
+
+    flag = "--plan-arguments-stdin" if args.plan_arguments_stdin else "--arguments-stdin"
+    token = args.token or ""
+    if not re.fullmatch(re.escape(TOKEN_PREFIX) + f"[0-9a-f]{{{_TOKEN_HEX}}}", token):
+        raise UsageError(f"wf start: {flag} needs --token with a fresh token from "
+                         "`orchestrate wf token --json` (it ends the here-document, so no "
+                         "argument text can)")
+    raw = sys.stdin.buffer.read(64 * 1024 + 1)
+    if len(raw) > 64 * 1024:
+        raise UsageError(f"wf start: the arguments on stdin are over 64 KiB ({flag})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"wf start: the arguments on stdin are not UTF-8 text (byte "
+                         f"{error.start}); nothing was started") from None
+    if any(line.strip() == token for line in text.splitlines()):
+        raise UsageError("wf start: the arguments hold the here-document's token; run "
+                         "`orchestrate wf token --json` again for a fresh one")
+    return text
+
+
+def _cmd_start(args) -> Result:
     from orchestrator.drivers import wf_start
     from orchestrator.errors import UsageError
 
+    if args.token and not (args.arguments_stdin or args.plan_arguments_stdin):
+        raise UsageError("wf start: --token goes with --arguments-stdin or "
+                         "--plan-arguments-stdin")
     if args.plan_arguments_stdin:
-        words, flags = parse_arguments(sys.stdin.read(64 * 1024))
+        words, flags = parse_arguments(_arguments_from_stdin(args))
         if not words:
             raise UsageError("wf start: no plan file in the arguments")
         args.plan = words
@@ -169,7 +220,7 @@ def _cmd_start(args) -> Result:
     elif args.arguments_stdin:
         if args.description is not None or args.plan is not None:
             raise UsageError("wf start: --arguments-stdin takes the feature from stdin only")
-        description, flags = parse_arguments(sys.stdin.read(64 * 1024))
+        description, flags = parse_arguments(_arguments_from_stdin(args))
         if "resume" in flags:
             return _show(args, wf_start.resume_workflow(flags["resume"] or None))
         if not description:

@@ -151,6 +151,10 @@ def session_start(data: dict) -> str | None:
         lines.append(text)
     if not lines:
         return None
+    from orchestrator.render.fmt import clean
+
+    # A planted journal's ids and reasons are data: no escapes, no line breaks of their own.
+    lines = [" ".join(clean(line).split())[:600] for line in lines]
     return ("This project has unfinished orchestrate runs (the `wf` protocol, "
             "docs/protocol.md); go on with one only if the user wants it:\n"
             + "\n".join(lines))
@@ -188,8 +192,10 @@ def _append(path: Path, entry: dict) -> None:
     import os
 
     from orchestrator.errors import OrchestrateError
+    from orchestrator.redact import default_redactor
     from orchestrator.store import safefs
 
+    entry = default_redactor().redact_data(entry)  # a path or agent name can hold a key too
     line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     try:
         found = safefs.probe(path)

@@ -102,6 +102,9 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
 
     if not description.strip():
         raise ActionError("the feature description is empty")
+    # Before anything is derived from it (folder and run names, workflow.json, prompts, the
+    # PR's title and body): a key pasted into a description is never kept or passed on.
+    description = Redactor().redact(description)
     project = session.open_project(cwd)
     config = load_config(project.root).with_overrides(
         jobs=1 if sequential else jobs, max_cost_usd=max_cost)
