@@ -66,11 +66,16 @@ def test_a_dirty_tree_is_a_question_before_any_phase(tmp_path):
     assert logs and "step 1 completed" in logs[0].read_text()
 
 
-def test_failing_tests_are_a_question_unless_the_plan_starts_with_design(tmp_path):
+FAILING_MAKEFILE = "test:\n\t@touch ran.txt; echo '0 passed, 1 failed'; false\n"
+
+
+def test_the_tests_run_first_only_once_the_user_says_so(tmp_path):
+    """The repository's test command is its own code: asked about before it runs; failing
+    tests are a second question; a plan that starts with design asks neither."""
     for first_type, asked in (("implementation", True), ("design", False)):
         project = tmp_path / first_type
         project.mkdir()
-        (project / "Makefile").write_text("test:\n\t@echo '0 passed, 1 failed'; false\n")
+        (project / "Makefile").write_text(FAILING_MAKEFILE)
         (project / "plan.md").write_text(
             "# Plan\n\n## Phase 1: First\n"
             f"- **Type:** {first_type}\n- **Depends on:** none\n- **Files:** `a.txt`\n")
@@ -79,10 +84,40 @@ def test_failing_tests_are_a_question_unless_the_plan_starts_with_design(tmp_pat
         actions = wf.call("next", "plan")["actions"]
         asks = [a for a in actions if a["type"] == "ask"]
         assert bool(asks) is asked, actions
+        assert not (project / "ran.txt").exists()  # nothing of the repository's ran yet
         if asked:
-            assert asks[0]["id"] == "tests-failing" and "make test" in asks[0]["question"]
+            assert asks[0]["id"] == "run-tests-first" and "make test" in asks[0]["question"]
+            wf.call("answer", "plan", "run-tests-first", "run")
+            [failing] = wf.call("next", "plan")["actions"]
+            assert failing["id"] == "tests-failing", failing
             assert (project / ".claude" / "orchestrate" / "runs" / "plan" /
                     "preflight-tests.log").read_text().startswith("0 passed, 1 failed")
+
+
+def test_skipping_the_first_test_run_starts_the_phases(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Makefile").write_text(FAILING_MAKEFILE)
+    (project / "plan.md").write_text("# Plan\n\n" + shell_phase("1", "echo hi > hi.txt"))
+    wf = Wf(project, write_scenario(tmp_path / "scenario.json"))
+    wf.call("start", "--plan", "plan.md")
+    wf.call("answer", "plan", "run-tests-first", "skip")
+    [action] = wf.call("next", "plan")["actions"]
+    assert action["type"] == "command" and action["step"] == "1"
+    assert not (project / "ran.txt").exists()
+
+
+def test_the_configs_consent_runs_the_tests_without_asking(tmp_path):
+    project = tmp_path / "project"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "orchestrate.yaml").write_text("preflight_tests: true\n")
+    (project / "Makefile").write_text(FAILING_MAKEFILE)
+    (project / "plan.md").write_text("# Plan\n\n" + shell_phase("1", "echo hi > hi.txt"))
+    wf = Wf(project, write_scenario(tmp_path / "scenario.json"))
+    wf.call("start", "--plan", "plan.md")
+    assert (project / "ran.txt").exists()
+    [ask] = wf.call("next", "plan")["actions"]
+    assert ask["id"] == "tests-failing"
 
 
 def test_an_execute_plan_run_ends_with_a_full_test_and_lint_run(tmp_path):

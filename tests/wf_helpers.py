@@ -94,6 +94,8 @@ class Wf:
             for action in actions:
                 if action["type"] == "command":
                     self.call("exec", run, action["id"])
+                elif action["type"] == "ask":  # as the scripted main model: the first option
+                    self.call("answer", run, action["id"], action["options"][0]["id"])
             agents = [a for a in actions if a["type"] == "agent"]
             for action in agents:
                 self.perform(action)

@@ -50,6 +50,7 @@ class Config:
     backoff_budget_s: float = 300.0
     test_command: str | None = None  # the project's tests; detected when not set
     lint_command: str | None = None  # the project's linter, e.g. "ruff check ."
+    preflight_tests: bool = False  # /execute-plan runs the tests first without asking
 
     def model_for(self, owner: str | None, definition_model: str | None) -> str | None:
         """Per-owner model from config, else the config's model, else the definition's."""
@@ -250,17 +251,18 @@ _KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "co
           "agent_cmd": "text", "claude_command": "text", "model": "text", "models": "mapping",
           "permission_mode": "text", "allowed_tools": "list", "backoff_base_s": "amount",
           "backoff_cap_s": "amount", "backoff_budget_s": "amount", "test_command": "text",
-          "lint_command": "text"}
+          "lint_command": "text", "preflight_tests": "flag"}
 _KIND_WORDS = {"count": "a positive integer", "text": "a string",
                "amount": "a finite number >= 0",
-               "mapping": "an object of strings", "list": "a list of strings"}
+               "mapping": "an object of strings", "list": "a list of strings",
+               "flag": "true or false"}
 
 
 def _fits(kind: str, value) -> bool:
     if value is None:
         return kind in ("text", "amount", "mapping", "list")
-    if isinstance(value, bool):
-        return False
+    if kind == "flag" or isinstance(value, bool):
+        return kind == "flag" and isinstance(value, bool)
     if kind == "count":
         return isinstance(value, int) and value >= 1
     if kind == "amount":

@@ -478,8 +478,35 @@ def answer(name: str, text: str, choice: str, *, note: str | None = None,
         else:
             raise ActionError(f"no question {text!r} is open in run {state.name} "
                               f"(it is {state.status})")
-        return {"schema": "orchestrate/wf-answer@1", "run": call.state.name, "ask": text,
-                "choice": choice, "next": _next_command(call.state.name)}
+        reply = {"schema": "orchestrate/wf-answer@1", "run": call.state.name, "ask": text,
+                 "choice": choice, "next": _next_command(call.state.name)}
+        follow = _opening_follow_up(call, text, choice)
+    if follow is not None:  # run outside the lock: the repository's tests may take a while
+        ask = follow()
+        if ask is not None:
+            with _locked(name, cwd) as call:
+                if call.state.ask is None:
+                    call.recorder.record("ask_opened", id=ask["id"], options=ask["options"],
+                                         question=clip_text(ask["question"], 300))
+    return reply
+
+
+def _opening_follow_up(call: _Call, text: str, choice: str):
+    """For /execute-plan's opening questions: what to do next once ``text`` is answered
+    (a callable giving the next question, or None)."""
+    from orchestrator.drivers import plan_log
+
+    if choice == "stop" or plan_log.enabled(call.store.run_dir) is None:
+        return None
+    phases = session.load_phases(call.store)
+    first = next(iter(phases.values())).type if phases else None
+    root, config, run_dir = call.project.root, call.config, call.store.run_dir
+    if text == plan_log.DIRTY_ASK:
+        return lambda: plan_log.opening_ask(root, config, first, run_dir,
+                                            after=plan_log.DIRTY_ASK)
+    if text == plan_log.PREFLIGHT_ASK and choice == "run":
+        return lambda: plan_log.failing_ask(root, config, first, run_dir)
+    return None
 
 
 def status(name: str, *, cwd: Path | None = None) -> dict:

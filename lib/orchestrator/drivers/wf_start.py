@@ -22,8 +22,7 @@ from orchestrator.store.naming import run_name_for_plan
 
 __all__ = ["start", "start_workflow", "resume_workflow", "DIRTY_ASK", "TESTS_FAILING_ASK"]
 
-DIRTY_ASK = "dirty-tree"
-TESTS_FAILING_ASK = "tests-failing"
+DIRTY_ASK, TESTS_FAILING_ASK = plan_log.DIRTY_ASK, plan_log.TESTS_FAILING_ASK
 
 
 def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = None,
@@ -58,21 +57,11 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
                              "(the file it points at is left alone)")
             plan_log.enable(store.run_dir, str(writable) if writable else None,
                             plan_log.execution_log_path(project.root))
-            failing = plan_log.preflight_tests(project.root, config, plan, store.run_dir)
-            if failing:
-                recorder.record("ask_opened", id=TESTS_FAILING_ASK, question=clip_text(
-                    f"The project's tests fail before any phase ({failing}); the phases' "
-                    "checks may then fail for reasons of their own. Go on anyway?", 300),
-                    options=[{"id": "continue", "label": "Go on with failing tests"},
-                             {"id": "stop", "label": "Stop; fix the tests first"}])
-            dirty = plan_log.uncommitted(project.root)
-            if dirty:
-                recorder.record("ask_opened", id=DIRTY_ASK, question=clip_text(
-                    "The working tree has uncommitted changes (" + ", ".join(dirty[:5])
-                    + (", ..." if len(dirty) > 5 else "") + "); the evidence checks compare "
-                    "the tree before and after each phase. Go on anyway?", 300),
-                    options=[{"id": "continue", "label": "Go on with the changes"},
-                             {"id": "stop", "label": "Stop; commit or stash them first"}])
+            first = plan.phases[0].type if plan.phases else None
+            ask = plan_log.opening_ask(project.root, config, first, store.run_dir)
+            if ask is not None:
+                recorder.record("ask_opened", id=ask["id"], question=clip_text(
+                    ask["question"], 300), options=ask["options"])
         recorder.flush()
         store.close()
     answer = {"schema": "orchestrate/wf-start@1", "run": name, "steps": len(plan.phases),
