@@ -27,19 +27,6 @@ def git_project(root: Path) -> Path:
     return root
 
 
-def drive_commands(wf: Wf, run: str) -> dict:
-    for _ in range(30):
-        actions = wf.call("next", run)["actions"]
-        for action in actions:
-            if action["type"] == "done":
-                return action
-            if action["type"] == "ask":
-                wf.call("answer", run, action["id"], "continue")
-            elif action["type"] == "command":
-                wf.call("exec", run, action["id"])
-    raise AssertionError("no done")
-
-
 def test_a_plan_committed_as_a_link_keeps_its_target_untouched(tmp_path):
     outside = tmp_path / "outside" / "notes.md"
     outside.parent.mkdir()
@@ -54,7 +41,7 @@ def test_a_plan_committed_as_a_link_keeps_its_target_untouched(tmp_path):
     answer = wf.call("start", "--plan", "plan.md")
     assert any("Execution Checkpoints are not written: plan.md is a symbolic link" in note
                for note in answer.get("notes", []))
-    assert drive_commands(wf, answer["run"])["status"] == "completed"
+    assert wf.drive(answer["run"])["status"] == "completed"
     assert outside.read_bytes() == before
     assert stat.S_IMODE(outside.stat().st_mode) == 0o600
     assert (project / "plan.md").is_symlink()
@@ -67,7 +54,7 @@ def test_a_plan_outside_the_project_is_not_written(tmp_path):
     wf = Wf(project, tmp_path / "none.json")
     answer = wf.call("start", "--plan", str(elsewhere))
     assert any("lies outside the project" in note for note in answer.get("notes", []))
-    assert drive_commands(wf, answer["run"])["status"] == "completed"
+    assert wf.drive(answer["run"])["status"] == "completed"
     assert elsewhere.read_text() == PLAN
 
 
@@ -79,7 +66,7 @@ def test_the_plan_writer_keeps_the_plans_mode(tmp_path):
     git_project(project)
     wf = Wf(project, tmp_path / "none.json")
     answer = wf.call("start", "--plan", "plan.md")
-    assert drive_commands(wf, answer["run"])["status"] == "completed"
+    assert wf.drive(answer["run"])["status"] == "completed"
     text = (project / "plan.md").read_text()
     assert "## Execution Checkpoints" in text and "**Status**: Completed" in text
     assert stat.S_IMODE((project / "plan.md").stat().st_mode) == 0o600
@@ -96,7 +83,7 @@ def test_a_link_planted_after_the_start_is_not_followed(tmp_path):
     victim.write_text("keep me\n")
     (project / "plan.md").unlink()
     (project / "plan.md").symlink_to(victim)
-    assert drive_commands(wf, answer["run"])["status"] == "completed"
+    assert wf.drive(answer["run"])["status"] == "completed"
     assert victim.read_text() == "keep me\n"
 
 
