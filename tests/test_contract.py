@@ -296,7 +296,7 @@ def test_a_section_is_a_level_two_or_three_heading_outside_fences(text, found):
 
 def test_the_prompts_checks_are_the_contract_in_words(tmp_path):
     """The Checks section of a report step's prompt names every section it is held to."""
-    from orchestrator.engine import workflow
+    from orchestrator.engine import orchestrate_workflow as workflow
     from orchestrator.render.prompts import PromptContext, render_prompt
     from orchestrator.verify import contract
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 
 import yaml
-from orchestrator.drivers.plan_log import SECTION, with_checkpoints
 from orchestrator.engine.state import apply
+from orchestrator.workflows.execute_plan.checkpoints import SECTION, with_checkpoints
 
 from tests.wf_helpers import Wf, shell_phase, write_scenario
 

@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
+from orchestrator import fmt
 from orchestrator.engine.state import STEP_STATUSES, replay
-from orchestrator.render import fmt
 from orchestrator.render.debug_log import (
     DebugLog,
     closing_summary,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from orchestrator.drivers.watched import OutputLog
+from orchestrator.executors.watched import OutputLog
 from orchestrator.redact import Redactor
 from orchestrator.render.debug_log import DebugLog, read_template
 from orchestrator.store import RunLock, RunLocked, StateChanged, UnsafePath, safefs

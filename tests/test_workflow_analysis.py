@@ -9,7 +9,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from orchestrator.workflow.analysis import (
+from orchestrator.workflows.orchestrate.analysis import (
     WORKFLOW_TYPES,
     analyze,
     complexity_band,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from orchestrator.store.safefs import UnsafePath
-from orchestrator.workflow.location import (
+from orchestrator.workflows.orchestrate.location import (
     ARTIFACT_KINDS,
     LocationError,
     Topic,

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 from orchestrator.store.safefs import UnsafePath
-from orchestrator.workflow.metadata import (
+from orchestrator.workflows.orchestrate.metadata import (
     MAX_FINDING,
     MAX_FINDINGS,
     MAX_SECTIONS,

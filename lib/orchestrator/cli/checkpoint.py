@@ -152,7 +152,7 @@ def _cmd_list(args) -> int:
     data = {"schema": CHECKPOINTS_SCHEMA, "folder": str(checkpoints_dir()),
             "checkpoints": [info.to_dict() for info in infos]}
     if infos:
-        from orchestrator.render import fmt
+        from orchestrator import fmt
 
         rows = [[info.name, info.updated_at, ", ".join(info.keys) or "-"] for info in infos]
         text = fmt.table(["NAME", "UPDATED", "KEYS"], rows)

@@ -32,7 +32,7 @@ def render(result: Result | int, as_json: bool) -> int:
     """Print ``result`` and return its exit code (an int is a code already printed for)."""
     if isinstance(result, int):
         return result
-    from orchestrator.render.fmt import clean
+    from orchestrator.fmt import clean
 
     for warning in result.warnings:
         print(clean(warning), file=sys.stderr)

@@ -22,9 +22,9 @@ def _cmd_run(args) -> int:
         return _dry_run(args)
     import signal
 
-    from orchestrator.drivers import session
     from orchestrator.errors import EXIT_INTERRUPTED
     from orchestrator.render.progress import make_progress
+    from orchestrator.session import runs as session
 
     def terminate(signum, frame):
         raise KeyboardInterrupt

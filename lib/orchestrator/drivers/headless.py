@@ -10,15 +10,15 @@ import time
 from pathlib import Path
 
 from orchestrator.config import Config
-from orchestrator.drivers import procs
-from orchestrator.drivers.agent_execution import AgentExecution
-from orchestrator.drivers.agent_steps import prepare_agent
-from orchestrator.drivers.execution import StepExecution
 from orchestrator.engine import decide
 from orchestrator.engine.failures import Backoff
 from orchestrator.engine.outcome import Outcome, finish_payload
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import OrchestrateError
+from orchestrator.executors import procs
+from orchestrator.executors.agent import AgentExecution
+from orchestrator.executors.agent_request import prepare_agent
+from orchestrator.executors.command import StepExecution
 from orchestrator.plan.model import Plan
 
 __all__ = ["HeadlessRunner"]
@@ -95,7 +95,7 @@ class HeadlessRunner:
     def _steps_added(self, event: dict, state) -> None:
         """A workflow grew: its new steps' phases are kept with the run."""
         if event["type"] == "steps_added":
-            from orchestrator.drivers.session import load_phases
+            from orchestrator.session.runs import load_phases
 
             self.phases.update(load_phases(self.store))
 

@@ -151,7 +151,7 @@ def session_start(data: dict) -> str | None:
         lines.append(text)
     if not lines:
         return None
-    from orchestrator.render.fmt import clean
+    from orchestrator.fmt import clean
 
     # A planted journal's ids and reasons are data: no escapes, no line breaks of their own.
     lines = [" ".join(clean(line).split())[:600] for line in lines]

@@ -23,16 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config import Config, detect_test_command, load_config
-from orchestrator.drivers import plan_log, session
 from orchestrator.engine import decide
 from orchestrator.engine.outcome import Outcome, attempt_result, finish_payload
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.state import RunState, StepState
 from orchestrator.errors import OrchestrateError
 from orchestrator.redact import Redactor
+from orchestrator.session import runs as session
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_line, clip_text
 from orchestrator.store.snapshot import write_atomic
+from orchestrator.workflows.execute_plan import checkpoints as plan_log
 
 __all__ = ["LOCK_WAIT_S", "next_actions", "report", "execute", "answer", "status",
            "action_id", "parse_action", "ActionError"]
@@ -145,7 +146,7 @@ def _decide(call: _Call) -> list[dict]:
 def _add_final_checks(call: _Call) -> bool:
     """/execute-plan ends with a full test and lint run, once every phase is over; True
     when they were added now."""
-    from orchestrator.drivers.workflow import add_phases
+    from orchestrator.workflows.orchestrate.growth import add_phases
 
     if plan_log.enabled(call.store.run_dir) is None or plan_log.FINAL_TESTS in call.state.steps:
         return False
@@ -230,7 +231,7 @@ def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> 
     if step.kind == "command":
         return {"type": "command", "id": aid, "step": step.id,
                 "title": clip_text(step.title, 80)}
-    from orchestrator.drivers.agent_steps import prepare_agent
+    from orchestrator.executors.agent_request import prepare_agent
     from orchestrator.verify import contract
 
     phase = phases[step.id]
@@ -286,7 +287,7 @@ def _hand_out_again(call: _Call, text: str) -> dict:
 
 
 def _in_flight(state: RunState, handed: set[str]) -> list[dict]:
-    from orchestrator.render.fmt import iso_utc
+    from orchestrator.fmt import iso_utc
 
     return [{"id": action_id(step.id, step.attempts), "step": step.id,
              "since": iso_utc(step.started_at)}
@@ -391,8 +392,8 @@ def _judge_agent(phase, project, config, redactor, before_path: Path, exclude, o
 
 def _run_blocking(phase, project, config, redactor, log_path: Path, state: RunState,
                   step: StepState, attempt: int, timeout_s: int | None) -> Outcome:
-    from orchestrator.drivers import procs
-    from orchestrator.drivers.execution import StepExecution, run_to_end
+    from orchestrator.executors import procs
+    from orchestrator.executors.command import StepExecution, run_to_end
 
     procs.become_subreaper()  # a step's setsid children come back here to be killed
     watchdog = procs.Watchdog()
@@ -494,7 +495,7 @@ def answer(name: str, text: str, choice: str, *, note: str | None = None,
 def _opening_follow_up(call: _Call, text: str, choice: str):
     """For /execute-plan's opening questions: what to do next once ``text`` is answered
     (a callable giving the next question, or None)."""
-    from orchestrator.drivers import plan_log
+    from orchestrator.workflows.execute_plan import checkpoints as plan_log
 
     if choice == "stop" or plan_log.enabled(call.store.run_dir) is None:
         return None

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator import fmt
 from orchestrator.engine.state import FAILED_STATUSES, RunState
-from orchestrator.render import fmt
 from orchestrator.render.run_facts import (
     attempt_number,
     blocked_by,

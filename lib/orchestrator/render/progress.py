@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from orchestrator import fmt
 from orchestrator.engine.state import RunState
-from orchestrator.render import fmt
 from orchestrator.render.run_facts import (
     attempt_number,
     done_count,

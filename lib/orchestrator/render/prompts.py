@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from orchestrator import fmt
 from orchestrator.plan.model import Phase
-from orchestrator.render import fmt
 from orchestrator.verify.contract import MAX_ITEMS as MAX_CHECKS
 
 __all__ = ["AttemptFailure", "PromptContext", "render_prompt", "previous_runs_section",

@@ -6,8 +6,8 @@ because that is what ``max_attempts`` limits; ``StepState.attempts`` counts the 
 
 from __future__ import annotations
 
+from orchestrator import fmt
 from orchestrator.engine.state import DONE_STATUSES, RunState, StepState
-from orchestrator.render import fmt
 
 __all__ = [
     "attempt_number",

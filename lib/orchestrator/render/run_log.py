@@ -9,8 +9,8 @@ state passed in is the one AFTER the event was applied.
 
 from __future__ import annotations
 
+from orchestrator import fmt
 from orchestrator.engine.state import RunState
-from orchestrator.render import fmt
 from orchestrator.render.run_facts import (
     attempt_number,
     blocked_by,

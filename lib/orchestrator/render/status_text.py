@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from orchestrator import fmt
 from orchestrator.engine.state import RunState
-from orchestrator.render import fmt
 from orchestrator.render.run_facts import step_duration
 
 __all__ = ["STATUS_SCHEMA", "RUNS_SCHEMA", "runs_dict", "runs_text", "status_dict",

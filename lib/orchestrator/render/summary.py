@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from orchestrator import fmt
 from orchestrator.engine.state import RunState
-from orchestrator.render import fmt
 from orchestrator.render.run_facts import done_count, step_duration
 
 __all__ = ["gantt", "summary_markdown"]

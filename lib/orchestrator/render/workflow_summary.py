@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from orchestrator import fmt
 from orchestrator.engine.state import RunState
-from orchestrator.render import fmt
 from orchestrator.render.run_facts import step_duration
 from orchestrator.render.summary import gantt
 

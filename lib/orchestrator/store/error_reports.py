@@ -14,8 +14,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from orchestrator.fmt import iso_utc
 from orchestrator.jsonio import JSONTooDeep, loads_bounded
-from orchestrator.render.fmt import iso_utc
 from orchestrator.store import safefs
 from orchestrator.store.filestore import safe_step_id
 from orchestrator.store.paths import run_name

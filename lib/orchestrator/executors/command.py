@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.drivers import procs
-from orchestrator.drivers.watched import OutputLog, WatchedProcess, failed_line, spawn_script
 from orchestrator.engine.outcome import Outcome
+from orchestrator.executors import procs
+from orchestrator.executors.watched import OutputLog, WatchedProcess, failed_line, spawn_script
 from orchestrator.plan.model import Phase
 from orchestrator.verify import checks, contract
 from orchestrator.verify.verdict import verdict

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from orchestrator.drivers import procs
+from orchestrator.executors import procs
 from orchestrator.store import safefs
 from orchestrator.store.bounds import clip_line
 

@@ -189,7 +189,7 @@ def final_phases(test_command: str | None, lint_command: str | None,
 
 
 def _checkpoints(state: RunState) -> dict:
-    from orchestrator.render.fmt import iso_utc
+    from orchestrator.fmt import iso_utc
 
     phases = {}
     for step in state.steps.values():

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.config import Config, load_config
-from orchestrator.drivers.reports import ErrorReports, RunReports
 from orchestrator.engine import decide
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.state import RunState
@@ -28,6 +27,7 @@ from orchestrator.plan import parse_plan
 from orchestrator.plan.model import Phase, Plan
 from orchestrator.plan.source import read_plan_text
 from orchestrator.redact import Redactor
+from orchestrator.session.reports import ErrorReports, RunReports
 from orchestrator.store import FileRunStore, RunNotFound, list_runs, paths
 from orchestrator.store.naming import plan_key, run_name_for_plan
 from orchestrator.store.snapshot import write_atomic
@@ -94,7 +94,7 @@ def open_store(project: Project, name: str, redactor: Redactor) -> FileRunStore:
 def exclusions(project: Project, reports: RunReports | None, store=None) -> list[Path]:
     """What evidence snapshots ignore: the run's own files (its state, its debug log, and
     for /execute-plan the plan file it updates and the execution log)."""
-    from orchestrator.drivers.plan_log import enabled
+    from orchestrator.workflows.execute_plan.checkpoints import enabled
 
     found = [project.state_root]
     if reports is not None and reports.debug_log_path is not None:
@@ -109,8 +109,8 @@ def listen(recorder: Recorder, store, project: Project, state_name: str, plan_pa
            redactor, config: Config, extra=()) -> RunReports:
     """Attach the run's reports (debug log, run log, error reports), the growth of a
     workflow run, and ``extra``."""
-    from orchestrator.drivers.plan_log import ExecutionLog, PlanCheckpoints
-    from orchestrator.drivers.workflow import WorkflowGrowth
+    from orchestrator.workflows.execute_plan.checkpoints import ExecutionLog, PlanCheckpoints
+    from orchestrator.workflows.orchestrate.growth import WorkflowGrowth
 
     reports = RunReports(store, project.root, state_name, plan_path, redactor)
     recorder.listeners += [reports, ErrorReports(project.errors_dir, redactor, recorder),
@@ -171,7 +171,7 @@ def reopen_run(store, project: Project, config: Config, redactor, *, notes: list
 
 def _specs(plan: Plan, config: Config) -> list[dict]:
     """The step specs of a plan's phases (a workflow marks its soft steps)."""
-    from orchestrator.drivers.workflow import FORMAT, specs_for
+    from orchestrator.workflows.orchestrate.growth import FORMAT, specs_for
 
     if plan.format == FORMAT:
         return specs_for(plan.phases, config)
@@ -304,7 +304,7 @@ def _keep_plan_copy(store, plan_text: str | None, plan: Plan, redactor) -> None:
 def _plan_for_resume(state: RunState, store, notes: list[str], redactor) -> Plan:
     """The plan file as it is now (its copy is refreshed), else the copy taken at the
     latest start or resume, saying so. A workflow run's steps are its own phases."""
-    from orchestrator.drivers.workflow import FORMAT
+    from orchestrator.workflows.orchestrate.growth import FORMAT
 
     if state.plan_format == FORMAT:
         return Plan(state.plan_path, FORMAT, None, list(load_phases(store).values()))

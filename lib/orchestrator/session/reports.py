@@ -106,8 +106,8 @@ class ErrorReports:
         step = state.steps[event["step"]]
         if step.kind != "agent" or step.status not in ("failed", "timeout"):
             return
-        from orchestrator.drivers.agent_steps import failures_of
         from orchestrator.engine.failures import classify_error
+        from orchestrator.executors.agent_request import failures_of
 
         failures = failures_of(step)
         last = step.history[-1] if step.history else {}

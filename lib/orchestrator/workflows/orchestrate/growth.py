@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from orchestrator.engine import workflow
+from orchestrator.engine import orchestrate_workflow as workflow
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import step_specs
 from orchestrator.plan.model import Phase, Plan
@@ -52,7 +52,7 @@ def specs_for(phases: list[Phase], config) -> list[dict]:
 
 def add_phases(recorder, store, config, phases: list[Phase]) -> None:
     """Keep the new phases with the run's others, then journal their steps."""
-    from orchestrator.drivers.session import PHASES, load_phases
+    from orchestrator.session.runs import PHASES, load_phases
 
     known = load_phases(store)
     known.update({phase.id: phase for phase in phases})
@@ -111,9 +111,9 @@ def _run_of_step(cwd: Path | None = None):
     without taking the lock the driver may hold."""
     import os
 
-    from orchestrator.drivers import session
     from orchestrator.errors import OrchestrateError
     from orchestrator.redact import Redactor
+    from orchestrator.session import runs as session
 
     name = os.environ.get("ORCHESTRATE_RUN")
     if not name:

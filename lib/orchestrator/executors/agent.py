@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.agents.backend import AgentReply, AgentRequest
-from orchestrator.drivers import procs
-from orchestrator.drivers.execution import StepExecution
-from orchestrator.drivers.watched import OutputLog, WatchedProcess
 from orchestrator.engine.failures import Backoff, classify_error
 from orchestrator.engine.outcome import Outcome
+from orchestrator.executors import procs
+from orchestrator.executors.command import StepExecution
+from orchestrator.executors.watched import OutputLog, WatchedProcess
 from orchestrator.plan.model import Phase
 from orchestrator.verify import contract
 from orchestrator.verify import snapshot as evidence
