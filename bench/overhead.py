@@ -5,7 +5,7 @@ Two measurements, side by side in one process so that machine load affects both 
 
 1. Per-step overhead at several run sizes (100, 1,000 and 10,000 no-op steps by default):
    a generated plan (half independent steps, half chains of 5; each step's **Run:** block is
-   `true`) runs in-process through `orchestrator.session.runs.start_run` with 1 job. Wall
+   `true`) runs in-process through `orchestrator.drivers.run.start_run` with 1 job. Wall
    time / steps includes the journal fsyncs, snapshots, reports and spawning bash; the bare
    cost of `bash -c true` is measured in the same run. The figures should stay flat as the
    run grows: nothing in the loop may cost more as the run gets longer.
@@ -88,8 +88,8 @@ def spawn_cost(count: int) -> float:
 
 def run_in_process(folder: Path, steps: int, jobs: int) -> dict:
     """Run a generated plan of ``steps`` in ``folder``; wall time and what it left."""
+    from orchestrator.drivers.run import start_run
     from orchestrator.render.progress import make_progress
-    from orchestrator.session.runs import start_run
 
     plan = folder / f"overhead-{steps}.md"
     plan.write_text(generate_plan(steps), encoding="utf-8")

@@ -10,15 +10,17 @@ import random
 import sys
 
 import pytest
-from orchestrator.engine.failures import (
-    CATEGORIES,
+from orchestrator.engine.backoff import (
     DEFAULT_BASE_S,
     DEFAULT_CAP_S,
     DEFAULT_MAX_RETRY_AFTER_S,
     Backoff,
-    Classification,
     backoff_ceiling,
     backoff_delay,
+)
+from orchestrator.engine.failures import (
+    CATEGORIES,
+    Classification,
     classify_error,
     format_error_report,
     parse_retry_after,

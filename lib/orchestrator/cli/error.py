@@ -74,7 +74,7 @@ def add_error_parser(commands, common) -> None:
                     "secret-named fields. Bytes that are not UTF-8 pass unchanged. Exit 0.")
     redact.set_defaults(handler=_cmd_redact)
 
-    # The defaults are the engine's (orchestrator.engine.failures); they are named here, not
+    # The defaults are the engine's (orchestrator.engine.backoff); they are named here, not
     # imported, to keep that import out of every `error` command's start-up.
     backoff = actions.add_parser(
         "backoff", parents=[common], help="print how long to wait before retrying",
@@ -230,17 +230,17 @@ def _backoff_seed(args) -> int | None:
 def _cmd_backoff(args) -> Result:
     import random
 
-    from orchestrator.engine import failures
+    from orchestrator.engine import backoff
 
     seed = _backoff_seed(args)
-    base = failures.DEFAULT_BASE_S if args.base is None else args.base
-    cap = failures.DEFAULT_CAP_S if args.cap is None else args.cap
-    max_after = (failures.DEFAULT_MAX_RETRY_AFTER_S if args.max_retry_after is None
+    base = backoff.DEFAULT_BASE_S if args.base is None else args.base
+    cap = backoff.DEFAULT_CAP_S if args.cap is None else args.cap
+    max_after = (backoff.DEFAULT_MAX_RETRY_AFTER_S if args.max_retry_after is None
                  else args.max_retry_after)
     retry = args.attempt - 1  # the retry that follows attempt N, counted from 0
-    delay = failures.backoff_delay(retry, base_s=base, cap_s=cap, retry_after=args.retry_after,
+    delay = backoff.backoff_delay(retry, base_s=base, cap_s=cap, retry_after=args.retry_after,
                                    max_retry_after_s=max_after, rng=random.Random(seed))
     return Result({"schema": ERROR_BACKOFF_SCHEMA, "delay_s": delay, "attempt": args.attempt,
-                   "ceiling_s": failures.backoff_ceiling(retry, base, cap),
+                   "ceiling_s": backoff.backoff_ceiling(retry, base, cap),
                    "retry_after_s": args.retry_after, "base_s": base, "cap_s": cap,
                    "max_retry_after_s": max_after, "seed": seed}, f"{delay:.3f}\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from orchestrator.cli.args import amount, positive_int
 from orchestrator.cli.checkpoint import add_checkpoint_parser
 from orchestrator.cli.error import add_error_parser
 from orchestrator.cli.hook import add_hook_parser
@@ -104,7 +105,7 @@ def _add_run(commands, common) -> None:
                     "human, 130 interrupted.")
     run.add_argument("plan", metavar="PLAN", nargs="?", help="the plan or spec file")
     run.add_argument("--resume", metavar="NAME", help="continue the stored run NAME")
-    run.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+    run.add_argument("--jobs", "-j", type=positive_int, metavar="N",
                      help="steps running at once (default 4, or the config's jobs)")
     run.add_argument("--fresh", action="store_true",
                      help="discard an unfinished run of the same plan and start over")
@@ -115,7 +116,7 @@ def _add_run(commands, common) -> None:
                      help="read the plan as this format instead of detecting it")
     run.add_argument("--json", action="store_true",
                      help="print one JSON object (orchestrate/run@1) at the end, no progress")
-    run.add_argument("--max-cost", type=_amount, metavar="USD",
+    run.add_argument("--max-cost", type=amount, metavar="USD",
                      help="no agent step starts once the run has spent this much; the run "
                           "then pauses (exit 3) until resumed with a higher cap")
     run.add_argument("--agent-cmd", metavar="TEMPLATE",
@@ -160,33 +161,6 @@ _COMMANDS = {
     "topic": add_topic_parser,
     "hook": add_hook_parser,
 }
-
-
-def _amount(text: str) -> float:
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
-    if not math.isfinite(value):  # inf, nan, 1e309: JSON (the journal) has no such number
-        raise argparse.ArgumentTypeError(f"expected a finite amount in USD, got {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _warnings(check) -> list[str]:

@@ -22,9 +22,9 @@ def _cmd_run(args) -> int:
         return _dry_run(args)
     import signal
 
+    from orchestrator.drivers import run as run_driver
     from orchestrator.errors import EXIT_INTERRUPTED
     from orchestrator.render.progress import make_progress
-    from orchestrator.session import runs as session
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
@@ -35,12 +35,12 @@ def _cmd_run(args) -> int:
     progress = make_progress(sys.stdout, args.json, redact=redact)
     try:
         if args.resume:
-            result = session.resume_run(args.resume, jobs=args.jobs, progress=progress,
-                                        max_cost=args.max_cost, agent_cmd=args.agent_cmd)
+            result = run_driver.resume_run(args.resume, jobs=args.jobs, progress=progress,
+                                           max_cost=args.max_cost, agent_cmd=args.agent_cmd)
         else:
-            result = session.start_run(args.plan, plan_format=args.format, jobs=args.jobs,
-                                       fresh=args.fresh, progress=progress,
-                                       max_cost=args.max_cost, agent_cmd=args.agent_cmd)
+            result = run_driver.start_run(args.plan, plan_format=args.format,
+                                          jobs=args.jobs, fresh=args.fresh, progress=progress,
+                                          max_cost=args.max_cost, agent_cmd=args.agent_cmd)
     except KeyboardInterrupt:
         print("orchestrate: interrupted; the run is saved. Continue it with "
               "`orchestrate run --resume NAME` (see `orchestrate runs`)", file=sys.stderr)

@@ -6,6 +6,7 @@ object with ``--json``, a few plain lines without it.
 
 from __future__ import annotations
 
+from orchestrator.cli.args import amount, positive_int
 from orchestrator.cli.output import Result
 
 __all__ = ["add_wf_parser"]
@@ -52,9 +53,9 @@ def add_wf_parser(commands, common) -> None:
     start.add_argument("--token", metavar="TOKEN",
                        help="with --arguments-stdin or --plan-arguments-stdin: the token "
                             "`orchestrate wf token` printed, which ends the here-document")
-    start.add_argument("--jobs", "-j", type=_positive_int, metavar="N",
+    start.add_argument("--jobs", "-j", type=positive_int, metavar="N",
                        help="actions handed out at once (default 4, or the config's jobs)")
-    start.add_argument("--max-cost", type=_amount, metavar="USD",
+    start.add_argument("--max-cost", type=amount, metavar="USD",
                        help="no agent action is handed out once the run has spent this much")
     start.add_argument("--sequential", action="store_true", help="one action at a time")
     start.add_argument("--fresh", action="store_true",
@@ -115,18 +116,6 @@ def add_wf_parser(commands, common) -> None:
                                             "next command.")
     status.add_argument("run", metavar="RUN")
     status.set_defaults(handler=_cmd_status)
-
-
-def _positive_int(text: str) -> int:
-    from orchestrator.cli.main import _positive_int as parse
-
-    return parse(text)
-
-
-def _amount(text: str) -> float:
-    from orchestrator.cli.main import _amount as parse
-
-    return parse(text)
 
 
 def _show(args, answer: dict) -> Result:

@@ -32,13 +32,13 @@ def add_workflow_parser(commands, common) -> None:
 
 
 def _cmd_summary(args) -> Result:
-    from orchestrator.workflows.orchestrate.growth import write_summary
+    from orchestrator.drivers.closing import write_summary
 
     return Result(None, f"{write_summary()}\n")
 
 
 def _cmd_pr(args) -> Result:
-    from orchestrator.workflows.orchestrate.growth import create_pr
+    from orchestrator.drivers.closing import create_pr
 
     message, code = create_pr()
     return Result(None, message + "\n", code=code)

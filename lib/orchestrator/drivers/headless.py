@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.config import Config
 from orchestrator.engine import decide
-from orchestrator.engine.failures import Backoff
+from orchestrator.engine.backoff import Backoff
 from orchestrator.engine.outcome import Outcome, finish_payload
 from orchestrator.engine.recorder import Recorder
 from orchestrator.errors import OrchestrateError

@@ -33,7 +33,7 @@ from orchestrator.session import runs as session
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_line, clip_text
 from orchestrator.store.snapshot import write_atomic
-from orchestrator.workflows.execute_plan import checkpoints as plan_log
+from orchestrator.workflows.execute_plan import closing, opening, records
 
 __all__ = ["LOCK_WAIT_S", "next_actions", "report", "execute", "answer", "status",
            "action_id", "parse_action", "ActionError"]
@@ -148,12 +148,12 @@ def _add_final_checks(call: _Call) -> bool:
     when they were added now."""
     from orchestrator.workflows.orchestrate.growth import add_phases
 
-    if plan_log.enabled(call.store.run_dir) is None or plan_log.FINAL_TESTS in call.state.steps:
+    if records.enabled(call.store.run_dir) is None or closing.FINAL_TESTS in call.state.steps:
         return False
     if any(step.status in ("failed", "timeout", "blocked") and not step.soft
            for step in call.state.steps.values()):
         return False  # the run failed already: no final run
-    phases = plan_log.final_phases(detect_test_command(call.project.root, call.config),
+    phases = closing.final_phases(detect_test_command(call.project.root, call.config),
                                    call.config.lint_command, list(call.state.steps))
     if not phases:
         return False
@@ -162,8 +162,8 @@ def _add_final_checks(call: _Call) -> bool:
 
 
 def _close(call: _Call) -> dict:
-    closing = decide.closing(call.state)
-    status, reason = closing or ("awaiting_human", None)
+    ending = decide.closing(call.state)
+    status, reason = ending or ("awaiting_human", None)
     payload = {"status": status}
     if reason:
         payload["reason"] = reason
@@ -495,18 +495,17 @@ def answer(name: str, text: str, choice: str, *, note: str | None = None,
 def _opening_follow_up(call: _Call, text: str, choice: str):
     """For /execute-plan's opening questions: what to do next once ``text`` is answered
     (a callable giving the next question, or None)."""
-    from orchestrator.workflows.execute_plan import checkpoints as plan_log
 
-    if choice == "stop" or plan_log.enabled(call.store.run_dir) is None:
+    if choice == "stop" or records.enabled(call.store.run_dir) is None:
         return None
     phases = session.load_phases(call.store)
     first = next(iter(phases.values())).type if phases else None
     root, config, run_dir = call.project.root, call.config, call.store.run_dir
-    if text == plan_log.DIRTY_ASK:
-        return lambda: plan_log.opening_ask(root, config, first, run_dir,
-                                            after=plan_log.DIRTY_ASK)
-    if text == plan_log.PREFLIGHT_ASK and choice == "run":
-        return lambda: plan_log.failing_ask(root, config, first, run_dir)
+    if text == opening.DIRTY_ASK:
+        return lambda: opening.opening_ask(root, config, first, run_dir,
+                                            after=opening.DIRTY_ASK)
+    if text == opening.PREFLIGHT_ASK and choice == "run":
+        return lambda: opening.failing_ask(root, config, first, run_dir)
     return None
 
 

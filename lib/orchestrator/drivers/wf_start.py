@@ -19,11 +19,11 @@ from orchestrator.session import runs as session
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_text
 from orchestrator.store.naming import run_name_for_plan
-from orchestrator.workflows.execute_plan import checkpoints as plan_log
+from orchestrator.workflows.execute_plan import day_log, opening, records
 
 __all__ = ["start", "start_workflow", "resume_workflow", "DIRTY_ASK", "TESTS_FAILING_ASK"]
 
-DIRTY_ASK, TESTS_FAILING_ASK = plan_log.DIRTY_ASK, plan_log.TESTS_FAILING_ASK
+DIRTY_ASK, TESTS_FAILING_ASK = opening.DIRTY_ASK, opening.TESTS_FAILING_ASK
 
 
 def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = None,
@@ -52,14 +52,14 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
             return _resumable(unfinished.state, f"orchestrate wf start --plan "
                                                 f"{shlex.quote(plan_path)} --fresh --json")
         if plan_records:
-            writable, why_not = plan_log.writable_plan(project.root, plan_path)
+            writable, why_not = records.writable_plan(project.root, plan_path)
             if why_not:
                 notes.append(f"the plan's Execution Checkpoints are not written: {why_not} "
                              "(the file it points at is left alone)")
-            plan_log.enable(store.run_dir, str(writable) if writable else None,
-                            plan_log.execution_log_path(project.root))
+            records.enable(store.run_dir, str(writable) if writable else None,
+                            day_log.execution_log_path(project.root))
             first = plan.phases[0].type if plan.phases else None
-            ask = plan_log.opening_ask(project.root, config, first, store.run_dir)
+            ask = opening.opening_ask(project.root, config, first, store.run_dir)
             if ask is not None:
                 recorder.record("ask_opened", id=ask["id"], question=clip_text(
                     ask["question"], 300), options=ask["options"])

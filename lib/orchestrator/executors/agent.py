@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.agents.backend import AgentReply, AgentRequest
-from orchestrator.engine.failures import Backoff, classify_error
+from orchestrator.engine.backoff import Backoff
+from orchestrator.engine.failures import classify_error
 from orchestrator.engine.outcome import Outcome
 from orchestrator.executors import procs
 from orchestrator.executors.command import StepExecution

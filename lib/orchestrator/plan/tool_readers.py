@@ -11,9 +11,10 @@ import re
 
 from orchestrator.errors import Diagnostic
 from orchestrator.plan import fields
+from orchestrator.plan.field_reader import FieldReader
 from orchestrator.plan.markdown import Block
 from orchestrator.plan.model import Phase, Script
-from orchestrator.plan.readers import _FieldReader, _phase_heading, _section_kind
+from orchestrator.plan.sections import phase_heading, section_kind
 
 __all__ = ["detect_tool_format", "read_spec_kit", "read_superpowers"]
 
@@ -47,7 +48,7 @@ def detect_tool_format(blocks: list[Block]) -> str | None:
         if block.kind == "heading":
             if task_level and block.level <= task_level:
                 task_level = 0
-            if _phase_heading(block.text):
+            if phase_heading(block.text):
                 in_phase = True
             elif _SP_TASK.match(block.text.strip().strip("*_")):
                 task_level = block.level
@@ -132,13 +133,13 @@ def _spec_kit_phases(blocks: list[Block]) -> list[_SpecKitPhase]:
                 order_level = 0
             if current is not None and block.level <= current.level:
                 current = None
-            heading = None if order_level else _phase_heading(block.text)
+            heading = None if order_level else phase_heading(block.text)
             if heading:
                 current = _SpecKitPhase(heading.id, heading.title, block.line, block.level)
                 phases.append(current)
                 continue
             if current is None:
-                if not order_level and _section_kind(block) == "order":
+                if not order_level and section_kind(block) == "order":
                     order_level = block.level
                 continue
             if current.groups[-1]:
@@ -245,7 +246,7 @@ def _close_checkpoints(sections: list[_SpecKitPhase], steps: dict[str, Phase]) -
 def _phase_context(section: _SpecKitPhase, path: str, warnings: list[Diagnostic]) -> Phase:
     """The phase's own fields (Goal, Checkpoint, ...) read as a native phase would be."""
     context = Phase(id=section.id, title=section.title, line=section.line)
-    reader = _FieldReader(context, path, warnings)
+    reader = FieldReader(context, path, warnings)
     reader.read(section.other)
     if context.objective is None and reader.description:
         context.objective = " ".join(reader.description)

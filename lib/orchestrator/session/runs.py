@@ -7,38 +7,31 @@ so a run is the same run whichever driver moves it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.config import Config, load_config
+from orchestrator.config import Config
 from orchestrator.engine import decide
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import plan_hash, step_specs
 from orchestrator.errors import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_PAUSED,
     OrchestrateError,
 )
 from orchestrator.plan import parse_plan
-from orchestrator.plan.model import Phase, Plan
+from orchestrator.plan.model import Plan
 from orchestrator.plan.source import read_plan_text
 from orchestrator.redact import Redactor
 from orchestrator.session.reports import ErrorReports, RunReports
 from orchestrator.store import FileRunStore, RunNotFound, list_runs, paths
-from orchestrator.store.naming import plan_key, run_name_for_plan
+from orchestrator.store.naming import plan_key
+from orchestrator.store.plan_copy import PLAN_COPY, load_phases, save_phases
 from orchestrator.store.snapshot import write_atomic
 
-__all__ = ["RunResult", "start_run", "resume_run", "EXIT_CODES", "UnfinishedRun",
+__all__ = ["UnfinishedRun",
            "Project", "open_project", "begin_run", "reopen_run", "load_phases",
            "open_store", "exclusions"]
 
-EXIT_CODES = {"completed": EXIT_OK, "failed": EXIT_FAILED, "awaiting_human": EXIT_PAUSED,
-              "interrupted": EXIT_INTERRUPTED}
-PLAN_COPY, PHASES = "plan.md", "phases.json"
 
 
 class UnfinishedRun(OrchestrateError):
@@ -47,18 +40,6 @@ class UnfinishedRun(OrchestrateError):
     def __init__(self, message: str, state: RunState):
         super().__init__(message)
         self.state = state
-
-
-@dataclass(slots=True)
-class RunResult:
-    state: RunState
-    run_dir: Path | None
-    notes: list[str] = field(default_factory=list)
-    debug_log: Path | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES.get(self.state.status, EXIT_FAILED)
 
 
 @dataclass(slots=True)
@@ -94,7 +75,7 @@ def open_store(project: Project, name: str, redactor: Redactor) -> FileRunStore:
 def exclusions(project: Project, reports: RunReports | None, store=None) -> list[Path]:
     """What evidence snapshots ignore: the run's own files (its state, its debug log, and
     for /execute-plan the plan file it updates and the execution log)."""
-    from orchestrator.workflows.execute_plan.checkpoints import enabled
+    from orchestrator.workflows.execute_plan.records import enabled
 
     found = [project.state_root]
     if reports is not None and reports.debug_log_path is not None:
@@ -109,7 +90,8 @@ def listen(recorder: Recorder, store, project: Project, state_name: str, plan_pa
            redactor, config: Config, extra=()) -> RunReports:
     """Attach the run's reports (debug log, run log, error reports), the growth of a
     workflow run, and ``extra``."""
-    from orchestrator.workflows.execute_plan.checkpoints import ExecutionLog, PlanCheckpoints
+    from orchestrator.workflows.execute_plan.checkpoints import PlanCheckpoints
+    from orchestrator.workflows.execute_plan.day_log import ExecutionLog
     from orchestrator.workflows.orchestrate.growth import WorkflowGrowth
 
     reports = RunReports(store, project.root, state_name, plan_path, redactor)
@@ -179,97 +161,6 @@ def _specs(plan: Plan, config: Config) -> list[dict]:
                       config.default_timeout_s)
 
 
-def load_phases(store) -> dict[str, Phase]:
-    """The phases of the plan as of the run's latest start or resume, without parsing
-    Markdown again (the `wf` driver reads them on every call)."""
-    path = store.run_dir / PHASES
-    try:
-        data = json.loads(path.read_bytes())
-        return {raw["id"]: Phase.from_dict(raw) for raw in data["phases"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        plan, _ = parse_plan(read_plan_text(str(store.run_dir / PLAN_COPY)),
-                             str(store.run_dir / PLAN_COPY))
-        return {phase.id: phase for phase in plan.phases}
-
-
-def _backend(config: Config):
-    from orchestrator.agents.backend import make_backend
-
-    return make_backend(config.agent_cmd, config.claude_command)
-
-
-def _durations(plan: Plan) -> dict[str, float]:
-    from orchestrator.plan.analysis import phase_durations
-
-    return phase_durations(plan)[0]
-
-
-def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Config, redactor,
-           progress, notes: list[str], reports: RunReports, backend) -> RunResult:
-    from orchestrator.drivers.headless import HeadlessRunner
-
-    runner = HeadlessRunner(recorder=recorder, plan=plan, root=project.root, config=config,
-                            store=store, redactor=redactor, durations=_durations(plan),
-                            backend=backend, errors_dir=project.errors_dir,
-                            exclude=exclusions(project, reports, store))
-    try:
-        runner.run(tick=progress.tick)
-    finally:
-        reports.close(recorder.state)
-        progress.close(recorder.state)
-    return RunResult(recorder.state, store.run_dir, notes, reports.debug_log_path)
-
-
-def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | None = None,
-              fresh: bool = False, cwd: Path | None = None, progress,
-              max_cost: float | None = None, agent_cmd: str | None = None) -> RunResult:
-    """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh)."""
-    plan_text = read_plan_text(plan_path)  # read once: what is parsed is what is kept
-    plan, warnings = parse_plan(plan_text, plan_path, plan_format)
-    project = open_project(cwd)
-    config = load_config(project.root).with_overrides(jobs=jobs, max_cost_usd=max_cost,
-                                                      agent_cmd=agent_cmd)
-    backend = _backend(config)  # a bad template: exit 2 before anything is written
-    redactor = Redactor()
-    store = FileRunStore(project.runs_dir, run_name_for_plan(project.runs_dir, plan_path),
-                         redactor=redactor)
-    notes = [str(w) for w in warnings]
-    lock = store.lock()
-    with lock:
-        if lock.notice:
-            notes.append(lock.notice)
-        recorder, reports = begin_run(store, project, plan, plan_path, plan_text, config,
-                                      redactor, fresh=fresh, notes=notes,
-                                      listeners=[progress.event])
-        for note in notes:
-            progress.note(note)
-        return _drive(store, recorder, plan, project, config, redactor, progress, notes,
-                      reports, backend)
-
-
-def resume_run(name: str, *, jobs: int | None = None, cwd: Path | None = None,
-               progress, max_cost: float | None = None,
-               agent_cmd: str | None = None) -> RunResult:
-    """Continue a stored run: completed steps are skipped, the rest run again."""
-    project = open_project(cwd)
-    redactor = Redactor()
-    store = open_store(project, name, redactor)
-    lock = store.lock()
-    with lock:
-        notes: list[str] = []
-        if lock.notice:
-            notes.append(lock.notice)
-        config = load_config(project.root).with_overrides(jobs=jobs, agent_cmd=agent_cmd)
-        backend = _backend(config)
-        recorder, plan, reports = reopen_run(store, project, config, redactor, notes=notes,
-                                             jobs=jobs, max_cost=max_cost,
-                                             listeners=[progress.event])
-        for note in notes:
-            progress.note(note)
-        return _drive(store, recorder, plan, project, config, redactor, progress, notes,
-                      reports, backend)
-
-
 def _replace_existing(store, name: str, plan_path: str, fresh: bool, notes: list[str]) -> None:
     if fresh:
         store.remove()
@@ -296,9 +187,7 @@ def _keep_plan_copy(store, plan_text: str | None, plan: Plan, redactor) -> None:
         return
     if plan_text is not None:  # a workflow run has no plan file of its own
         write_atomic(store.run_dir / PLAN_COPY, redactor.redact(plan_text).encode("utf-8"))
-    phases = {"phases": [phase.to_dict() for phase in plan.phases]}
-    data = json.dumps(redactor.redact_data(phases), separators=(",", ":"))
-    write_atomic(store.run_dir / PHASES, data.encode("utf-8"))
+    save_phases(store, plan.phases, redactor)
 
 
 def _plan_for_resume(state: RunState, store, notes: list[str], redactor) -> Plan:
