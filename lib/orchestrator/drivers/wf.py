@@ -15,24 +15,24 @@ exec repeated after a crash is answered from the journal, never recorded twice.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config import Config, detect_test_command, load_config
+from orchestrator.drivers import wf_actions
+from orchestrator.drivers.wf_actions import action_id
 from orchestrator.engine import decide
 from orchestrator.engine.outcome import Outcome, attempt_result, finish_payload
 from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.state import RunState, StepState
 from orchestrator.errors import OrchestrateError
+from orchestrator.executors.blocking import judge_agent_attempt, run_command_attempt
 from orchestrator.redact import Redactor
 from orchestrator.session import runs as session
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_line, clip_text
-from orchestrator.store.snapshot import write_atomic
 from orchestrator.workflows.execute_plan import closing, opening, records
 
 __all__ = ["LOCK_WAIT_S", "next_actions", "report", "execute", "answer", "status",
@@ -45,10 +45,6 @@ COST_CAP_ASK = "cost-cap"
 
 class ActionError(OrchestrateError):
     """An action id that does not name an action of this run in the state asked for."""
-
-
-def action_id(step_id: str, attempt: int) -> str:
-    return f"{step_id}@{attempt}"
 
 
 def parse_action(text: str) -> tuple[str, int]:
@@ -127,14 +123,14 @@ def _decide(call: _Call) -> list[dict]:
     phases = session.load_phases(call.store)
     state = call.state
     starting = decide.next_steps(state, decide.scheduler_for(state), state.jobs)
-    before = {step_id: _before_snapshot(call, state.steps[step_id]) for step_id in starting
-              if state.steps[step_id].kind == "agent"}
+    before = {step_id: wf_actions.before_snapshot(call, state.steps[step_id])
+              for step_id in starting if state.steps[step_id].kind == "agent"}
     with call.recorder.batch():
         for step_id in starting:
             attempt = call.state.steps[step_id].attempts + 1
             call.recorder.record("step_started", step=step_id,
                                  action=action_id(step_id, attempt))
-    actions = [_action(call, call.state.steps[step_id], phases, before.get(step_id))
+    actions = [wf_actions.action(call, call.state.steps[step_id], phases, before.get(step_id))
                for step_id in starting]
     if actions or any(s.status == "running" for s in call.state.steps.values()):
         return actions
@@ -211,70 +207,6 @@ def _cost_cap_ask(state: RunState) -> dict:
                         {"id": "stop", "label": "Stop here; the run stays resumable"}]}
 
 
-def _before_path(call: _Call, step_id: str, attempt: int) -> Path:
-    return call.store.step_log_path(step_id, attempt).with_suffix(".before.json")
-
-
-def _before_snapshot(call: _Call, step: StepState) -> Path:
-    """The tree before the agent works, kept on disk for the report in another process."""
-    from orchestrator.verify.snapshot import take_snapshot
-
-    path = _before_path(call, step.id, step.attempts + 1)
-    snapshot = take_snapshot(call.project.root,
-                             session.exclusions(call.project, call.reports, call.store))
-    write_atomic(path, json.dumps(snapshot.to_dict(), separators=(",", ":")).encode())
-    return path
-
-
-def _action(call: _Call, step: StepState, phases: dict, before: Path | None) -> dict:
-    aid = action_id(step.id, step.attempts)
-    if step.kind == "command":
-        return {"type": "command", "id": aid, "step": step.id,
-                "title": clip_text(step.title, 80)}
-    from orchestrator.executors.agent_request import prepare_agent
-    from orchestrator.verify import contract
-
-    phase = phases[step.id]
-    prompt_path = call.store.step_log_path(step.id, step.attempts).with_suffix(".prompt.md")
-    request, _ = prepare_agent(state=call.state, step=step, phase=phase,
-                               root=call.project.root, config=call.config,
-                               errors_dir=call.project.errors_dir, prompt_path=prompt_path,
-                               redactor=call.redactor)
-    root = call.project.root
-    return {
-        "type": "agent", "id": aid, "step": step.id,
-        "subagent_type": _subagent_type(request),
-        "description": clip_text(f"Phase {step.id}: {step.title}", 60),
-        "prompt": f"Read {_relative(prompt_path, root)} and do what it says.",
-        "expects": contract.expects(phase, call.config.blast_radius_command, root),
-    }
-
-
-AGENT_PREFIX_ENV = "ORCHESTRATE_AGENT_PREFIX"
-PLUGIN_PREFIX = "orchestrate:"
-
-
-def _subagent_type(request) -> str:
-    """The name the Agent tool knows the agent by.
-
-    A definition found in the project's or the user's `.claude/agents/` (where install.sh
-    copies the bundle's) goes by its bare name. One found only in the bundle can reach
-    Claude Code only through the plugin, whose agents answer to `orchestrate:<name>` and
-    to nothing else. ORCHESTRATE_AGENT_PREFIX, when set (even empty), overrides the prefix.
-    """
-    if request.agent_source != "bundle":
-        return request.agent_name
-    return os.environ.get(AGENT_PREFIX_ENV, PLUGIN_PREFIX) + request.agent_name
-
-
-def _relative(path: Path, root: Path) -> str:
-    """``path`` from the project root (the agent's working directory), kept short."""
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def _hand_out_again(call: _Call, text: str) -> dict:
     step_id, attempt = parse_action(text)
     step = call.state.steps.get(step_id)
@@ -282,8 +214,8 @@ def _hand_out_again(call: _Call, text: str) -> dict:
         raise ActionError(f"action {text} is not in flight in run {call.state.name}; "
                           f"see `orchestrate wf status {call.state.name} --json`")
     phases = session.load_phases(call.store)
-    before = _before_path(call, step_id, attempt)
-    return _action(call, step, phases, before if before.exists() else None)
+    before = wf_actions.before_path(call, step_id, attempt)
+    return wf_actions.action(call, step, phases, before if before.exists() else None)
 
 
 def _in_flight(state: RunState, handed: set[str]) -> list[dict]:
@@ -335,12 +267,12 @@ def report(name: str, text: str, *, note: str | None = None, cwd: Path | None = 
                   if other.status == "running" and other.kind == "agent" and other.id != step.id
                   for f in other.files]
         started_at = step.started_at
-        before = _before_path(call, step.id, attempt)
+        before = wf_actions.before_path(call, step.id, attempt)
         project, config, redactor = call.project, call.config, call.redactor
         exclude = session.exclusions(project, call.reports, call.store)
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
-    outcome = _judge_agent(phases[step.id], project, config, redactor, before, exclude,
+    outcome = judge_agent_attempt(phases[step.id], project, config, redactor, before, exclude,
                            others, log_path, state, step, attempt)
     outcome.note = _note(note, log_path.parent.parent, text)
     return _record(name, text, "agent", outcome, started_at, "orchestrate/wf-report@1", cwd)
@@ -359,59 +291,6 @@ def _note(said: str | None, run_dir: Path, action: str) -> str | None:
     return clip_text("; ".join(parts), 1000) if parts else None
 
 
-def _judge_agent(phase, project, config, redactor, before_path: Path, exclude, others,
-                 log_path: Path, state: RunState, step: StepState, attempt: int) -> Outcome:
-    """The verdict on an agent's attempt, from the tree before and now and its checks."""
-    import dataclasses
-
-    from orchestrator.verify import checks, contract
-    from orchestrator.verify.snapshot import Snapshot, diff_snapshots, take_snapshot
-    from orchestrator.verify.verdict import NO_CHANGE, verdict
-
-    changes = None
-    if phase.type != "design":
-        try:
-            before = Snapshot.from_dict(json.loads(before_path.read_bytes()))
-        except (OSError, ValueError, KeyError, TypeError):
-            before = None  # lost with a crash before it was written: judged on the checks
-        if before is not None:
-            changes = diff_snapshots(before, take_snapshot(project.root, exclude))
-    results = contract.file_checks(phase, project.root)
-    early = verdict(phase_type=phase.type, changes=changes, results=results,
-                    others_files=others)
-    if early.error and early.error.startswith(NO_CHANGE):
-        return early
-    if not checks.check_commands(phase, config.blast_radius_command):
-        results += checks.dependency_checks(phase, project.root)  # nothing to run
-        return verdict(phase_type=phase.type, changes=None, results=results)
-    command_phase = dataclasses.replace(phase, run=[], scripts=[
-        script for script in phase.scripts if script.field != "run"])
-    return _run_blocking(command_phase, project, config, redactor, log_path, state, step,
-                         attempt, timeout_s=None)
-
-
-def _run_blocking(phase, project, config, redactor, log_path: Path, state: RunState,
-                  step: StepState, attempt: int, timeout_s: int | None) -> Outcome:
-    from orchestrator.executors import procs
-    from orchestrator.executors.command import StepExecution, run_to_end
-
-    procs.become_subreaper()  # a step's setsid children come back here to be killed
-    watchdog = procs.Watchdog()
-    try:
-        env = dict(os.environ, ORCHESTRATE_RUN=state.name, ORCHESTRATE_STEP=step.id,
-                   ORCHESTRATE_ATTEMPT=str(attempt),
-                   ORCHESTRATE_PROJECT_ROOT=str(project.root))
-        env[procs.TOKEN_ENV] = watchdog.step_token(step.id, attempt)
-        execution = StepExecution(
-            phase=phase, attempt=attempt, root=project.root, env=env, log_path=log_path,
-            redactor=redactor, timeout_s=timeout_s,
-            blast_radius_command=config.blast_radius_command, watchdog=watchdog,
-            now=time.monotonic())
-        return run_to_end(execution)
-    finally:
-        watchdog.close()
-
-
 def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
     """Run command action ``text`` (its Run block and checks) and record the outcome."""
     with _locked(name, cwd) as call:
@@ -424,7 +303,7 @@ def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
         project, config, redactor = call.project, call.config, call.redactor
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
-    outcome = _run_blocking(phase, project, config, redactor, log_path, state, step, attempt,
+    outcome = run_command_attempt(phase, project, config, redactor, log_path, state, step, attempt,
                             timeout_s=step.timeout_s)
     answer = _record(name, text, "command", outcome, started_at, "orchestrate/wf-exec@1",
                      cwd, log=str(log_path))

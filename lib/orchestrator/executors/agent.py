@@ -24,7 +24,26 @@ from orchestrator.verify import contract
 from orchestrator.verify import snapshot as evidence
 from orchestrator.verify.verdict import NO_CHANGE, verdict
 
-__all__ = ["AgentExecution"]
+__all__ = ["AgentExecution", "checks_phase", "tree_verdict"]
+
+
+def tree_verdict(phase: Phase, root: Path, before: evidence.Snapshot | None,
+                 exclude: list[Path], others_files: list[str]) -> Outcome | None:
+    """The verdict the tree alone gives once the agent is done, before any check runs: an
+    attempt that should have changed the tree and did not fails here. None: the checks
+    decide (a design phase, or no snapshot from before the attempt to compare with)."""
+    if phase.type == "design" or before is None:
+        return None
+    changes = evidence.diff_snapshots(before, evidence.take_snapshot(root, exclude))
+    early = verdict(phase_type=phase.type, changes=changes,
+                    results=contract.file_checks(phase, root), others_files=others_files)
+    return early if early.error and early.error.startswith(NO_CHANGE) else None
+
+
+def checks_phase(phase: Phase) -> Phase:
+    """The phase as its checks see it: the agent did the work, so no Run block runs."""
+    return dataclasses.replace(phase, run=[], scripts=[
+        script for script in phase.scripts if script.field != "run"])
 
 
 class AgentExecution:
@@ -137,18 +156,12 @@ class AgentExecution:
                                     tail=self.log.tail(20)))
 
     def _check_evidence(self, now: float) -> Outcome | None:
-        if self.phase.type != "design":
-            changes = evidence.diff_snapshots(self.before,
-                                              evidence.take_snapshot(self.root, self.exclude))
-            early = verdict(phase_type=self.phase.type, changes=changes,
-                            results=contract.file_checks(self.phase, self.root),
-                            others_files=self.others_files())
-            if early.error and early.error.startswith(NO_CHANGE):
-                return self._finish(early)
+        early = tree_verdict(self.phase, self.root, self.before, self.exclude,
+                             self.others_files())
+        if early is not None:
+            return self._finish(early)
         self.checks = StepExecution(
-            phase=dataclasses.replace(self.phase, run=[], scripts=[
-                script for script in self.phase.scripts if script.field != "run"]),
-            attempt=self.attempt,
+            phase=checks_phase(self.phase), attempt=self.attempt,
             root=self.root, env=self.env, log_path=None, redactor=None, timeout_s=None,
             blast_radius_command=self.blast_radius_command, watchdog=self.watchdog, now=now,
             log=self.log)

@@ -1,0 +1,87 @@
+"""What a `wf` action carries: the agent action's subagent name, its prompt file and its
+``expects`` (from the verify contract), the command action's title, and the snapshot of
+the tree taken before an agent starts, kept on disk for the report in another process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from orchestrator.engine.state import StepState
+from orchestrator.session import runs as session
+from orchestrator.store.bounds import clip_text
+from orchestrator.store.snapshot import write_atomic
+
+__all__ = ["AGENT_PREFIX_ENV", "PLUGIN_PREFIX", "action", "action_id", "before_path",
+           "before_snapshot"]
+
+
+def action_id(step_id: str, attempt: int) -> str:
+    return f"{step_id}@{attempt}"
+
+
+def before_path(call, step_id: str, attempt: int) -> Path:
+    return call.store.step_log_path(step_id, attempt).with_suffix(".before.json")
+
+
+def before_snapshot(call, step: StepState) -> Path:
+    """The tree before the agent works, kept on disk for the report in another process."""
+    from orchestrator.verify.snapshot import take_snapshot
+
+    path = before_path(call, step.id, step.attempts + 1)
+    snapshot = take_snapshot(call.project.root,
+                             session.exclusions(call.project, call.reports, call.store))
+    write_atomic(path, json.dumps(snapshot.to_dict(), separators=(",", ":")).encode())
+    return path
+
+
+def action(call, step: StepState, phases: dict, before: Path | None) -> dict:
+    aid = action_id(step.id, step.attempts)
+    if step.kind == "command":
+        return {"type": "command", "id": aid, "step": step.id,
+                "title": clip_text(step.title, 80)}
+    from orchestrator.executors.agent_request import prepare_agent
+    from orchestrator.verify import contract
+
+    phase = phases[step.id]
+    prompt_path = call.store.step_log_path(step.id, step.attempts).with_suffix(".prompt.md")
+    request, _ = prepare_agent(state=call.state, step=step, phase=phase,
+                               root=call.project.root, config=call.config,
+                               errors_dir=call.project.errors_dir, prompt_path=prompt_path,
+                               redactor=call.redactor)
+    root = call.project.root
+    return {
+        "type": "agent", "id": aid, "step": step.id,
+        "subagent_type": _subagent_type(request),
+        "description": clip_text(f"Phase {step.id}: {step.title}", 60),
+        "prompt": f"Read {_relative(prompt_path, root)} and do what it says.",
+        "expects": contract.expects(phase, call.config.blast_radius_command, root),
+    }
+
+
+AGENT_PREFIX_ENV = "ORCHESTRATE_AGENT_PREFIX"
+PLUGIN_PREFIX = "orchestrate:"
+
+
+def _subagent_type(request) -> str:
+    """The name the Agent tool knows the agent by.
+
+    A definition found in the project's or the user's `.claude/agents/` (where install.sh
+    copies the bundle's) goes by its bare name. One found only in the bundle can reach
+    Claude Code only through the plugin, whose agents answer to `orchestrate:<name>` and
+    to nothing else. ORCHESTRATE_AGENT_PREFIX, when set (even empty), overrides the prefix.
+    """
+    if request.agent_source != "bundle":
+        return request.agent_name
+    return os.environ.get(AGENT_PREFIX_ENV, PLUGIN_PREFIX) + request.agent_name
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path`` from the project root (the agent's working directory), kept short."""
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
