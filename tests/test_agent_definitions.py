@@ -289,7 +289,7 @@ def test_bundled_definitions_parse_and_follow_the_house_style(path):
 
 
 def test_the_bundle_holds_the_implementer_the_designer_and_every_workflow_role():
-    from orchestrator.engine.orchestrate_workflow import ROLES
+    from orchestrator.engine.workflow import ROLES
 
     assert {p.stem for p in BUNDLE_DIR.glob("*.md")} >= {"implementer", "designer", *ROLES}
     designer = load_agent(BUNDLE_DIR / "designer.md")

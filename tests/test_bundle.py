@@ -48,7 +48,7 @@ def test_every_orchestrate_invocation_is_a_real_subcommand(path):
 
 
 def test_every_agent_the_workflow_names_has_a_definition_the_session_finds():
-    from orchestrator.engine.orchestrate_workflow import ROLES
+    from orchestrator.engine.workflow import ROLES
 
     agents = REPO / ".claude" / "agents"
     found = {path.stem for path in agents.glob("*.md")}

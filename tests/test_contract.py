@@ -1,6 +1,6 @@
 """The contract of an agent action: `expects` says everything the engine then checks.
 
-For every kind of step of both workflows (/orchestrate: research, overview, plan, a plan's
+For every kind of step of both slash commands (/orchestrate: research, overview, plan, a plan's
 phases, debug, fix, docs; /execute-plan: design and implementation phases with files,
 dependencies, Verify blocks and blast-radius tests), a stand-in agent that acts on nothing
 but the action's `expects` gets `completed`, and one that leaves out any single item of it
@@ -296,7 +296,7 @@ def test_a_section_is_a_level_two_or_three_heading_outside_fences(text, found):
 
 def test_the_prompts_checks_are_the_contract_in_words(tmp_path):
     """The Checks section of a report step's prompt names every section it is held to."""
-    from orchestrator.engine import orchestrate_workflow as workflow
+    from orchestrator.engine import workflow
     from orchestrator.render.prompts import PromptContext, render_prompt
     from orchestrator.verify import contract
 

@@ -4,7 +4,7 @@ step or answer adds. Pure functions, no run."""
 from __future__ import annotations
 
 import pytest
-from orchestrator.engine import orchestrate_workflow as workflow
+from orchestrator.engine import workflow
 from orchestrator.plan import parse_plan
 
 

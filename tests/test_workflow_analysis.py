@@ -9,7 +9,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from orchestrator.workflows.orchestrate.analysis import (
+from orchestrator.playbooks.orchestrate.analysis import (
     WORKFLOW_TYPES,
     analyze,
     complexity_band,

@@ -12,8 +12,7 @@ import sys
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from orchestrator.store.safefs import UnsafePath
-from orchestrator.workflows.orchestrate.location import (
+from orchestrator.playbooks.orchestrate.location import (
     ARTIFACT_KINDS,
     LocationError,
     Topic,
@@ -23,6 +22,7 @@ from orchestrator.workflows.orchestrate.location import (
     project_dir,
     slugify,
 )
+from orchestrator.store.safefs import UnsafePath
 
 from tests.conftest import REPO
 

@@ -8,8 +8,7 @@ import os
 import textwrap
 
 import pytest
-from orchestrator.store.safefs import UnsafePath
-from orchestrator.workflows.orchestrate.metadata import (
+from orchestrator.playbooks.orchestrate.metadata import (
     MAX_FINDING,
     MAX_FINDINGS,
     MAX_SECTIONS,
@@ -20,6 +19,7 @@ from orchestrator.workflows.orchestrate.metadata import (
     MetadataError,
     extract_report_metadata,
 )
+from orchestrator.store.safefs import UnsafePath
 
 REPORT = """\
 ---

@@ -18,9 +18,9 @@ EXIT_USAGE = 2
 def add_checkpoint_parser(commands, common) -> None:
     """Register `orchestrate checkpoint ...` on the top-level subparsers."""
     checkpoint = commands.add_parser(
-        "checkpoint", parents=[common], help="save and load named workflow state",
-        description="Named checkpoints: JSON objects that scripts save between the steps of "
-                    "a workflow and load to resume it. Stored under the state folder as "
+        "checkpoint", parents=[common], help="save and load named state between a script's steps",
+        description="Named checkpoints: JSON objects that scripts save between their steps "
+                    "and load to resume. Stored under the state folder as "
                     "checkpoints/NAME.json; secrets are redacted before they are written.")
     actions = checkpoint.add_subparsers(dest="checkpoint_command", metavar="SUBCOMMAND")
     actions.required = True

@@ -1,6 +1,6 @@
 """Command-line adapter: parses arguments, calls the core, prints results.
 
-Start-up matters (the CLI runs once per step of a workflow), so heavy modules are imported
+Start-up matters (the CLI runs once per step of a run), so heavy modules are imported
 inside the functions that need them.
 """
 

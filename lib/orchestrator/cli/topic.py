@@ -20,14 +20,14 @@ PROJECT_DIR_SCHEMA = "orchestrate/project-dir@1"
 
 def topic_fields() -> tuple[str, ...]:
     """The names `topic new --field` takes: the topic's and its artifact folders'."""
-    from orchestrator.workflows.orchestrate.location import ARTIFACT_KINDS
+    from orchestrator.playbooks.orchestrate.location import ARTIFACT_KINDS
 
     return ("topic_path", "topic_number", "topic_name", *ARTIFACT_KINDS)
 
 
 def add_topic_parser(commands, common) -> None:
     """Register `orchestrate topic ...` on the top-level subparsers."""
-    from orchestrator.workflows.orchestrate.location import ARTIFACT_KINDS
+    from orchestrator.playbooks.orchestrate.location import ARTIFACT_KINDS
 
     fields = topic_fields()
     topic = commands.add_parser(
@@ -116,7 +116,7 @@ def _field_values(data: dict, names: list[str]) -> str:
 
 
 def _cmd_new(args) -> Result:
-    from orchestrator.workflows.orchestrate.location import (
+    from orchestrator.playbooks.orchestrate.location import (
         allocate_topic,
         get_or_create_topic,
         project_dir,
@@ -137,7 +137,7 @@ def _cmd_new(args) -> Result:
 
 
 def _cmd_show(args) -> Result:
-    from orchestrator.workflows.orchestrate.location import Topic
+    from orchestrator.playbooks.orchestrate.location import Topic
 
     topic = Topic.at(args.topic_dir)
     data = {"schema": TOPIC_SCHEMA, **topic.to_dict(), "created": False,
@@ -147,7 +147,7 @@ def _cmd_show(args) -> Result:
 
 
 def _cmd_artifact(args) -> Result:
-    from orchestrator.workflows.orchestrate.location import Topic, next_artifact_path
+    from orchestrator.playbooks.orchestrate.location import Topic, next_artifact_path
 
     topic = Topic.at(args.topic_dir)
     path = next_artifact_path(topic, args.kind, args.name, dry_run=args.dry_run)
@@ -157,7 +157,7 @@ def _cmd_artifact(args) -> Result:
 
 
 def _cmd_metadata(args) -> Result:
-    from orchestrator.workflows.orchestrate.metadata import extract_report_metadata
+    from orchestrator.playbooks.orchestrate.metadata import extract_report_metadata
 
     found = extract_report_metadata(args.report)
     lines = [found["title"] or "(no title)"]
@@ -175,7 +175,7 @@ def _cmd_metadata(args) -> Result:
 
 
 def _cmd_project_dir(args) -> Result:
-    from orchestrator.workflows.orchestrate.location import project_dir
+    from orchestrator.playbooks.orchestrate.location import project_dir
 
     root = project_dir()
     return Result({"schema": PROJECT_DIR_SCHEMA, "project_dir": str(root)}, f"{root}\n")

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 from orchestrator.errors import OrchestrateError
+from orchestrator.playbooks.orchestrate import closing
+from orchestrator.playbooks.orchestrate.growth import load_workflow
 from orchestrator.redact import Redactor
 from orchestrator.session import runs as session
-from orchestrator.workflows.orchestrate import closing
-from orchestrator.workflows.orchestrate.growth import load_workflow
 
 __all__ = ["create_pr", "run_of_step", "write_summary"]
 

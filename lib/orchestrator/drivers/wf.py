@@ -29,11 +29,11 @@ from orchestrator.engine.recorder import Recorder
 from orchestrator.engine.state import RunState, StepState
 from orchestrator.errors import OrchestrateError
 from orchestrator.executors.blocking import judge_agent_attempt, run_command_attempt
+from orchestrator.playbooks.execute_plan import closing, opening, records
 from orchestrator.redact import Redactor
 from orchestrator.session import runs as session
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_line, clip_text
-from orchestrator.workflows.execute_plan import closing, opening, records
 
 __all__ = ["LOCK_WAIT_S", "next_actions", "report", "execute", "answer", "status",
            "action_id", "parse_action", "ActionError"]
@@ -142,7 +142,7 @@ def _decide(call: _Call) -> list[dict]:
 def _add_final_checks(call: _Call) -> bool:
     """/execute-plan ends with a full test and lint run, once every phase is over; True
     when they were added now."""
-    from orchestrator.workflows.orchestrate.growth import add_phases
+    from orchestrator.playbooks.orchestrate.growth import add_phases
 
     if records.enabled(call.store.run_dir) is None or closing.FINAL_TESTS in call.state.steps:
         return False

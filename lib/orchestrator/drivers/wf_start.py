@@ -14,12 +14,12 @@ from pathlib import Path
 from orchestrator.config import detect_test_command, load_config
 from orchestrator.drivers.wf import LOCK_WAIT_S, ActionError, _next_command
 from orchestrator.engine.state import RunState
+from orchestrator.playbooks.execute_plan import day_log, opening, records
 from orchestrator.redact import Redactor
 from orchestrator.session import runs as session
 from orchestrator.store import FileRunStore
 from orchestrator.store.bounds import clip_text
 from orchestrator.store.naming import run_name_for_plan
-from orchestrator.workflows.execute_plan import day_log, opening, records
 
 __all__ = ["start", "start_workflow", "resume_workflow", "DIRTY_ASK", "TESTS_FAILING_ASK"]
 
@@ -85,10 +85,10 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
     """Start an `/orchestrate` run for ``description`` (a topic folder under specs/ and
     the workflow's first steps); with ``dry_run``, the preview only, nothing written. An
     unfinished run of the same description is offered for resuming, not replaced."""
-    from orchestrator.engine import orchestrate_workflow as workflow
-    from orchestrator.workflows.orchestrate import growth
-    from orchestrator.workflows.orchestrate.analysis import analyze
-    from orchestrator.workflows.orchestrate.location import allocate_topic
+    from orchestrator.engine import workflow
+    from orchestrator.playbooks.orchestrate import growth
+    from orchestrator.playbooks.orchestrate.analysis import analyze
+    from orchestrator.playbooks.orchestrate.location import allocate_topic
 
     if not description.strip():
         raise ActionError("the feature description is empty")
@@ -132,8 +132,8 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
 def resume_workflow(name: str | None = None, *, cwd: Path | None = None) -> dict:
     """`/orchestrate --resume [NAME]`: the stored run to go on with (the latest unfinished
     /orchestrate run without NAME), as a wf-start answer whose `next` continues it."""
+    from orchestrator.playbooks.orchestrate.growth import FORMAT
     from orchestrator.store import list_runs
-    from orchestrator.workflows.orchestrate.growth import FORMAT
 
     project = session.open_project(cwd)
     if name is None:
@@ -174,8 +174,8 @@ def _self_command() -> str:
 
 def _unfinished_workflow(project: session.Project, description: str) -> RunState | None:
     """An unfinished `/orchestrate` run of the same description, if there is one."""
+    from orchestrator.playbooks.orchestrate.growth import FORMAT, load_workflow
     from orchestrator.store import list_runs
-    from orchestrator.workflows.orchestrate.growth import FORMAT, load_workflow
 
     wanted = clip_text(description, 2000)
     for info in list_runs(project.runs_dir):

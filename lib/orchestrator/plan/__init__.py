@@ -1,4 +1,9 @@
-"""Plans: the model, the readers of the three formats, and validation."""
+"""Plans: the model, the readers of the native formats and of other tools' (spec-kit,
+superpowers), their shared section finder and field reader, validation, the dependency
+graph and its analysis. ``parse_plan`` and ``load_plan`` are the way in. The lowest layer
+above the base modules: it imports nothing else of the package, and every other layer may
+import it.
+"""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def open_store(project: Project, name: str, redactor: Redactor) -> FileRunStore:
 def exclusions(project: Project, reports: RunReports | None, store=None) -> list[Path]:
     """What evidence snapshots ignore: the run's own files (its state, its debug log, and
     for /execute-plan the plan file it updates and the execution log)."""
-    from orchestrator.workflows.execute_plan.records import enabled
+    from orchestrator.playbooks.execute_plan.records import enabled
 
     found = [project.state_root]
     if reports is not None and reports.debug_log_path is not None:
@@ -90,9 +90,9 @@ def listen(recorder: Recorder, store, project: Project, state_name: str, plan_pa
            redactor, config: Config, extra=()) -> RunReports:
     """Attach the run's reports (debug log, run log, error reports), the growth of a
     workflow run, and ``extra``."""
-    from orchestrator.workflows.execute_plan.checkpoints import PlanCheckpoints
-    from orchestrator.workflows.execute_plan.day_log import ExecutionLog
-    from orchestrator.workflows.orchestrate.growth import WorkflowGrowth
+    from orchestrator.playbooks.execute_plan.checkpoints import PlanCheckpoints
+    from orchestrator.playbooks.execute_plan.day_log import ExecutionLog
+    from orchestrator.playbooks.orchestrate.growth import WorkflowGrowth
 
     reports = RunReports(store, project.root, state_name, plan_path, redactor)
     recorder.listeners += [reports, ErrorReports(project.errors_dir, redactor, recorder),
@@ -153,7 +153,7 @@ def reopen_run(store, project: Project, config: Config, redactor, *, notes: list
 
 def _specs(plan: Plan, config: Config) -> list[dict]:
     """The step specs of a plan's phases (a workflow marks its soft steps)."""
-    from orchestrator.workflows.orchestrate.growth import FORMAT, specs_for
+    from orchestrator.playbooks.orchestrate.growth import FORMAT, specs_for
 
     if plan.format == FORMAT:
         return specs_for(plan.phases, config)
@@ -193,7 +193,7 @@ def _keep_plan_copy(store, plan_text: str | None, plan: Plan, redactor) -> None:
 def _plan_for_resume(state: RunState, store, notes: list[str], redactor) -> Plan:
     """The plan file as it is now (its copy is refreshed), else the copy taken at the
     latest start or resume, saying so. A workflow run's steps are its own phases."""
-    from orchestrator.workflows.orchestrate.growth import FORMAT
+    from orchestrator.playbooks.orchestrate.growth import FORMAT
 
     if state.plan_format == FORMAT:
         return Plan(state.plan_path, FORMAT, None, list(load_phases(store).values()))

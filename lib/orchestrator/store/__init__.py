@@ -1,7 +1,9 @@
 """Durable storage of runs: an fsynced journal, an atomic snapshot, a lock, step logs.
 
 ``FileRunStore`` keeps a run under ``<state root>/runs/<name>/``; ``MemoryRunStore`` is its
-in-memory twin for tests. Both redact secrets from everything they store.
+in-memory twin for tests. Both redact secrets from everything they store. The run's copy
+of its plan and phases, checkpoints and error reports live here too. Imports ``engine``
+(the state it folds), ``plan`` and the base modules; imported by ``render`` and above.
 
 Names are exported lazily: importing ``orchestrator.store.paths`` (as the checkpoint
 commands do) must not load the journal, the lock and the redactor.

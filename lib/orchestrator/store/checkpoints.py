@@ -1,7 +1,7 @@
-"""Named checkpoints: small JSON objects that workflow scripts save, and load to resume.
+"""Named checkpoints: small JSON objects that scripts save, and load to resume.
 
 The seeds' ``save_checkpoint``/``load_checkpoint`` keep state such as ``plan_path``,
-``current_phase`` and ``completed_phases`` between the steps of a workflow. Each checkpoint
+``current_phase`` and ``completed_phases`` between the steps of a script. Each checkpoint
 is one file, ``<state root>/checkpoints/<name>.json``, replaced atomically and redacted::
 
     {"schema": "orchestrate/checkpoint@1", "name": "auth", "updated_at": "...Z",

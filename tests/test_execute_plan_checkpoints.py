@@ -7,7 +7,7 @@ import subprocess
 
 import yaml
 from orchestrator.engine.state import apply
-from orchestrator.workflows.execute_plan.checkpoints import SECTION, with_checkpoints
+from orchestrator.playbooks.execute_plan.checkpoints import SECTION, with_checkpoints
 
 from tests.wf_helpers import Wf, shell_phase, write_scenario
 

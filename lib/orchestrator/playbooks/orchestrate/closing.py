@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.engine import orchestrate_workflow as workflow
+from orchestrator.engine import workflow
 from orchestrator.engine.state import RunState
 from orchestrator.store import safefs
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.engine.state import RunState
+from orchestrator.playbooks.execute_plan.records import enabled, stat_regular
 from orchestrator.store import safefs
-from orchestrator.workflows.execute_plan.records import enabled, stat_regular
 
 __all__ = ["PlanCheckpoints", "SECTION", "with_checkpoints"]
 

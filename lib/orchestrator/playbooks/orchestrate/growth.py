@@ -2,7 +2,7 @@
 gains as steps finish.
 
 The run is an ordinary run of the engine whose steps come from
-engine/orchestrate_workflow.py instead of a plan file; ``WorkflowGrowth`` is a recorder
+engine/workflow.py instead of a plan file; ``WorkflowGrowth`` is a recorder
 listener, so whichever driver moves the run (`wf`, or `orchestrate run --resume`) it grows
 the same way: the plan's phases once the plan validates, a debug round when the tests
 fail, the docs and summary once they pass.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from orchestrator.engine import orchestrate_workflow as workflow
+from orchestrator.engine import workflow
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import step_specs
 from orchestrator.plan.model import Phase, Plan

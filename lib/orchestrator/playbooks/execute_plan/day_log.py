@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from orchestrator.engine.state import RunState
+from orchestrator.playbooks.execute_plan.records import enabled
 from orchestrator.store import safefs
-from orchestrator.workflows.execute_plan.records import enabled
 
 __all__ = ["ExecutionLog", "execution_log_path"]
 
