@@ -51,6 +51,14 @@ class Config:
     test_command: str | None = None  # the project's tests; detected when not set
     lint_command: str | None = None  # the project's linter, e.g. "ruff check ."
     preflight_tests: bool = False  # /execute-plan runs the tests first without asking
+    routing: list | None = None  # tasks: [{role, risk, area, model, reason}], first match wins
+    routing_default: str | None = None  # tasks: the model when no routing rule matches
+    quality_gate: list | None = None  # tasks: the gate's commands (default: what the project has)
+
+    def routing_rules(self) -> list:
+        from orchestrator.engine.routing import Rule
+
+        return [Rule(**rule) for rule in self.routing or []]
 
     def model_for(self, owner: str | None, definition_model: str | None) -> str | None:
         """Per-owner model from config, else the config's model, else the definition's."""
@@ -251,11 +259,14 @@ _KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "co
           "agent_cmd": "text", "claude_command": "text", "model": "text", "models": "mapping",
           "permission_mode": "text", "allowed_tools": "list", "backoff_base_s": "amount",
           "backoff_cap_s": "amount", "backoff_budget_s": "amount", "test_command": "text",
-          "lint_command": "text", "preflight_tests": "flag"}
+          "lint_command": "text", "preflight_tests": "flag", "routing": "rules",
+          "routing_default": "text", "quality_gate": "list"}
 _KIND_WORDS = {"count": "a positive integer", "text": "a string",
                "amount": "a finite number >= 0",
                "mapping": "an object of strings", "list": "a list of strings",
-               "flag": "true or false"}
+               "flag": "true or false",
+               "rules": "a list of rules, each a mapping of role, risk, area, model and "
+                        "reason (strings) with a model"}
 
 
 def _fits(kind: str, value) -> bool:
@@ -271,6 +282,13 @@ def _fits(kind: str, value) -> bool:
         return isinstance(value, str)
     if kind == "mapping":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "rules":
+        from orchestrator.engine.routing import RULE_KEYS
+
+        return isinstance(value, list) and all(
+            isinstance(rule, dict) and isinstance(rule.get("model"), str)
+            and all(key in RULE_KEYS and isinstance(v, str) for key, v in rule.items())
+            for rule in value)
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 

@@ -14,6 +14,7 @@ from orchestrator.cli.error import add_error_parser
 from orchestrator.cli.hook import add_hook_parser
 from orchestrator.cli.output import Result, print_json, render
 from orchestrator.cli.runs import _cmd_run, _cmd_runs, _cmd_status
+from orchestrator.cli.tasks import TASK_COMMANDS
 from orchestrator.cli.topic import add_topic_parser
 from orchestrator.cli.wf import add_wf_parser
 from orchestrator.cli.workflow import add_workflow_parser
@@ -160,6 +161,7 @@ _COMMANDS = {
     "workflow": add_workflow_parser,
     "topic": add_topic_parser,
     "hook": add_hook_parser,
+    **TASK_COMMANDS,
 }
 
 

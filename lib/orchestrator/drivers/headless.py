@@ -103,6 +103,7 @@ class HeadlessRunner:
         """Journal the finished steps and the starts they allow, together; return the
         steps to start now."""
         finished, self.finished = self.finished, []
+        known = len(self.state.steps)
         with self.recorder.batch():
             for step_id, outcome, duration_s in finished:
                 self.recorder.record("step_finished", **finish_payload(step_id, outcome,
@@ -117,6 +118,8 @@ class HeadlessRunner:
         if again:
             with self.recorder.batch():
                 self._record_starts(starting)
+        if not starting and len(self.state.steps) != known:
+            return self._commit_turn()  # the run grew as the batch was committed: go on
         return starting
 
     def _record_starts(self, starting: list[str]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
-from orchestrator.engine import policy
+from orchestrator.engine import lifecycle, policy
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.engine.state import DONE_STATUSES, FAILED_STATUSES, RunState, satisfies
 
@@ -92,6 +92,8 @@ def final_status(state: RunState) -> str | None:
         return None
     if "awaiting_human" in statuses or state.ask is not None:
         return "awaiting_human"
+    if state.lifecycle and lifecycle.task_state(state.lifecycle) == lifecycle.FAILED:
+        return "failed"  # a task's lifecycle failed it, whatever its steps say
     if any(not step.soft and not step.held and step.status in (*FAILED_STATUSES, "blocked")
            for step in state.steps.values()):
         return "failed"

@@ -112,11 +112,16 @@ class RunState:
     ask: dict | None = None  # an open question for the user: {"id", "question", "options"}
     answers: list[dict] = field(default_factory=list)  # the questions answered, in order
     session_id: str | None = None  # the Claude Code session driving a `wf` run (its hooks)
+    lifecycle: list[dict] = field(default_factory=list)  # a task's states, in order (tasks)
+    routes: list[dict] = field(default_factory=list)  # the model routed to each agent step
 
     def to_dict(self) -> dict:
         """JSON-ready data; lists are copied, their entries (plain dicts) are shared."""
         data = {name: getattr(self, name) for name in _RUN_FIELDS if name != "steps"}
         data["notes"] = list(self.notes)
+        for name in ("lifecycle", "routes"):  # a task's only: other runs' state is as it was
+            if not data[name]:
+                del data[name]
         data["steps"] = [step.to_dict() for step in self.steps.values()]
         return data
 
@@ -296,6 +301,11 @@ def _apply(state: RunState | None, event: dict) -> RunState:
         state.answers.append({"id": event["id"], "choice": event["choice"],
                               "text": event.get("text")})
         state.ask = None
+    elif kind == "lifecycle":
+        _move(state, event)
+    elif kind == "routed":
+        state.routes.append({"step": event["step"], "role": event["role"],
+                             "model": event["model"], "reason": event["reason"]})
     else:
         raise StateError(f"unknown event type {kind!r}")
     state.seq += 1
@@ -355,3 +365,25 @@ def replay(events: list[dict]) -> RunState:
     if state is None:
         raise StateError("journal is empty")
     return state
+
+
+def _move(state: RunState, event: dict) -> None:
+    """A task (``subject`` "task") or one of its plan phases changes state, as the
+    lifecycle's transition table allows; anything else is a corrupt journal."""
+    from orchestrator.engine import lifecycle
+
+    subject, after = event["subject"], event["state"]
+    if subject == "task":
+        table, before = lifecycle.TASK_TRANSITIONS, lifecycle.task_state(state.lifecycle)
+    else:
+        table = lifecycle.STEP_TRANSITIONS
+        before = lifecycle.step_states(state.lifecycle).get(subject, lifecycle.PENDING)
+    try:
+        lifecycle.check(table, before, after, subject)
+    except lifecycle.IllegalTransition as error:
+        raise StateError(f"lifecycle event (seq {event.get('seq')}): {error}") from None
+    entry = {"subject": subject, "state": after, "at": float(event["at"])}
+    for key in ("reason", "concerns"):
+        if event.get(key):
+            entry[key] = event[key]
+    state.lifecycle.append(entry)

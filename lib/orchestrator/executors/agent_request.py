@@ -65,7 +65,7 @@ def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
     request = AgentRequest(
         prompt_file=str(prompt_path), agent_name=definition.name,
         system_prompt=definition.prompt or None,
-        model=config.model_for(phase.owner, definition.model),
+        model=phase.model or config.model_for(phase.owner, definition.model),
         max_budget_usd=budget_left(state),
         allowed_tools=list(config.allowed_tools if config.allowed_tools is not None
                            else definition.tools),

@@ -51,6 +51,8 @@ class Phase:
     # the headings a file must carry, by its path as in ``files`` (reports the engine asks for)
     sections: dict[str, list[str]] = field(default_factory=dict)
     marked: str | None = None  # "complete" when the plan says the phase is done already
+    verdicts: list[str] = field(default_factory=list)  # files that must hold a review verdict
+    model: str | None = None  # the model routed to this step (tasks), over the config's
 
     def to_dict(self) -> dict:
         """The phase as JSON-ready data (the `phases` entries of `plan validate --json`)."""
@@ -78,6 +80,10 @@ class Phase:
             data["marked"] = self.marked
         if self.sections:  # only the engine's own steps have them: plan@1 stays as it was
             data["sections"] = {name: list(names) for name, names in self.sections.items()}
+        if self.verdicts:
+            data["verdicts"] = list(self.verdicts)
+        if self.model:
+            data["model"] = self.model
         return data
 
     @classmethod

@@ -89,14 +89,16 @@ def exclusions(project: Project, reports: RunReports | None, store=None) -> list
 def listen(recorder: Recorder, store, project: Project, state_name: str, plan_path: str,
            redactor, config: Config, extra=()) -> RunReports:
     """Attach the run's reports (debug log, run log, error reports), the growth of a
-    workflow run, and ``extra``."""
+    workflow run or a task's run, and ``extra``."""
     from orchestrator.playbooks.execute_plan.checkpoints import PlanCheckpoints
     from orchestrator.playbooks.execute_plan.day_log import ExecutionLog
     from orchestrator.playbooks.orchestrate.growth import WorkflowGrowth
+    from orchestrator.playbooks.tasks.growth import TaskGrowth
 
     reports = RunReports(store, project.root, state_name, plan_path, redactor)
     recorder.listeners += [reports, ErrorReports(project.errors_dir, redactor, recorder),
                            WorkflowGrowth(recorder, store, config, project.root),
+                           TaskGrowth(recorder, store, config, project.root),
                            PlanCheckpoints(store), ExecutionLog(store), *extra]
     return reports
 
@@ -152,11 +154,14 @@ def reopen_run(store, project: Project, config: Config, redactor, *, notes: list
 
 
 def _specs(plan: Plan, config: Config) -> list[dict]:
-    """The step specs of a plan's phases (a workflow marks its soft steps)."""
-    from orchestrator.playbooks.orchestrate.growth import FORMAT, specs_for
+    """The step specs of a plan's phases (a workflow and a task mark their soft steps)."""
+    from orchestrator.playbooks.orchestrate import growth
+    from orchestrator.playbooks.tasks import growth as task_growth
 
-    if plan.format == FORMAT:
-        return specs_for(plan.phases, config)
+    if plan.format == growth.FORMAT:
+        return growth.specs_for(plan.phases, config)
+    if plan.format == task_growth.FORMAT:
+        return task_growth.specs_for(plan.phases, config)
     return step_specs(plan, config.command_attempts, config.agent_attempts,
                       config.default_timeout_s)
 
@@ -194,9 +199,11 @@ def _plan_for_resume(state: RunState, store, notes: list[str], redactor) -> Plan
     """The plan file as it is now (its copy is refreshed), else the copy taken at the
     latest start or resume, saying so. A workflow run's steps are its own phases."""
     from orchestrator.playbooks.orchestrate.growth import FORMAT
+    from orchestrator.playbooks.tasks.growth import FORMAT as TASKS
 
-    if state.plan_format == FORMAT:
-        return Plan(state.plan_path, FORMAT, None, list(load_phases(store).values()))
+    if state.plan_format in (FORMAT, TASKS):  # the engine wrote the steps: no plan file
+        return Plan(state.plan_path, state.plan_format, None,
+                    list(load_phases(store).values()))
     path = Path(state.plan_path)
     if path.exists():
         text = read_plan_text(str(path))

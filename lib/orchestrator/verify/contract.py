@@ -15,8 +15,9 @@ from pathlib import Path
 from orchestrator.plan.model import Phase
 from orchestrator.verify.checks import CheckResult, Command, check_commands
 
-__all__ = ["FileItem", "DependencyItem", "CommandItem", "ChangeItem", "contract",
-           "describe", "expects", "file_checks", "has_section", "MAX_ITEMS", "COMMAND_SHOWN"]
+__all__ = ["FileItem", "VerdictItem", "DependencyItem", "CommandItem", "ChangeItem",
+           "contract", "describe", "expects", "file_checks", "has_section", "read_verdict",
+           "MAX_ITEMS", "COMMAND_SHOWN", "VERDICT_SCHEMA"]
 
 MAX_ITEMS = 40  # items shown in one `expects` and in a prompt's Checks; the rest counted
 COMMAND_SHOWN = 200  # characters of a check script shown in `expects`
@@ -89,6 +90,66 @@ class FileItem:
         return {"kind": "file", "path": shown, "sections": list(self.sections)}
 
 
+VERDICT_SCHEMA = {
+    "type": "object",
+    "required": ["verdict"],
+    "properties": {"verdict": {"enum": ["approved", "rejected"]},
+                   "concerns": {"type": "array", "items": {"type": "string"}}},
+}
+VERDICT_LIMIT = 64 << 10  # bytes of a verdict file read
+MAX_CONCERNS, CONCERN_CHARS = 20, 500  # what is kept of a rejection's concerns
+
+
+def read_verdict(path: Path) -> tuple[dict | None, str]:
+    """A reviewer's verdict file: ({"verdict", "concerns"}, "") or (None, what is wrong).
+
+    ``verdict`` is "approved" or "rejected"; a rejection names at least one concern.
+    """
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(VERDICT_LIMIT + 1)
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as error:
+        return None, f"unreadable: {error.strerror}"
+    if len(raw) > VERDICT_LIMIT:
+        return None, f"larger than {VERDICT_LIMIT} bytes"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None, "not JSON"
+    if not isinstance(data, dict) or data.get("verdict") not in ("approved", "rejected"):
+        return None, 'no "verdict" of "approved" or "rejected"'
+    concerns = data.get("concerns", [])
+    if not isinstance(concerns, list) or not all(isinstance(c, str) for c in concerns):
+        return None, '"concerns" is not a list of strings'
+    if data["verdict"] == "rejected" and not any(c.strip() for c in concerns):
+        return None, "a rejection names no concern"
+    return {"verdict": data["verdict"],
+            "concerns": [c.strip()[:CONCERN_CHARS] for c in concerns if c.strip()]
+            [:MAX_CONCERNS]}, ""
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictItem:
+    """A reviewer's verdict: a JSON file that ``VERDICT_SCHEMA`` describes."""
+
+    path: str
+
+    def describe(self) -> str:
+        return (f'file {self.path} holds your verdict as JSON: {{"verdict": "approved"}}, or '
+                f'{{"verdict": "rejected", "concerns": ["...", "..."]}} naming each concern')
+
+    def check(self, root: Path) -> list[CheckResult]:
+        verdict, problem = read_verdict(root / self.path)
+        return [CheckResult(f"verdict {self.path}", verdict is not None, problem)]
+
+    def expect(self, root: Path) -> dict:
+        return {"kind": "verdict", "path": str(root / self.path), "schema": VERDICT_SCHEMA}
+
+
 @dataclass(frozen=True, slots=True)
 class DependencyItem:
     """A dependency the phase adds, which must appear in its manifest."""
@@ -131,12 +192,13 @@ class ChangeItem:
         return {"kind": "change"}
 
 
-Item = FileItem | DependencyItem | CommandItem | ChangeItem
+Item = FileItem | VerdictItem | DependencyItem | CommandItem | ChangeItem
 
 
 def contract(phase: Phase, blast_radius_command: str | None) -> list[Item]:
     """Everything the engine will check of an attempt at ``phase``, in checking order."""
-    items: list[Item] = [FileItem(name, tuple(phase.sections.get(name, ())))
+    items: list[Item] = [VerdictItem(name) if name in phase.verdicts
+                         else FileItem(name, tuple(phase.sections.get(name, ())))
                          for name in phase.files]
     items += [DependencyItem(entry) for entry in phase.dependencies_to_add]
     items += [CommandItem(command) for command in check_commands(phase, blast_radius_command)]
@@ -147,9 +209,9 @@ def contract(phase: Phase, blast_radius_command: str | None) -> list[Item]:
 
 def file_checks(phase: Phase, root: Path) -> list[CheckResult]:
     """The in-process checks of the contract's files: each exists, is not empty, and has
-    a heading for each of its sections."""
-    return [result for item in contract(phase, None) if isinstance(item, FileItem)
-            for result in item.check(root)]
+    a heading for each of its sections; a verdict file holds a valid verdict."""
+    return [result for item in contract(phase, None)
+            if isinstance(item, FileItem | VerdictItem) for result in item.check(root)]
 
 
 def describe(phase: Phase, blast_radius_command: str | None) -> list[str]:

@@ -1,0 +1,213 @@
+"""`orchestrate tasks run` and the review commands: each task of tasks.yaml runs as a run
+of its own (its own lock and journal), several at once within ``--jobs``, each in a child
+process that starts or resumes it and drives it headless; a person's approval or
+rejection is answered through the same ``wf`` answer a slash command gives."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestrator.engine import lifecycle
+from orchestrator.errors import OrchestrateError
+from orchestrator.playbooks.tasks import growth, queue
+from orchestrator.playbooks.tasks.taskfile import load_tasks
+from orchestrator.session import runs as session
+from orchestrator.store.paths import run_name
+
+__all__ = ["run_name_of", "run_task", "run_tasks", "answer_review", "write_run_log",
+           "clean_state", "views", "RUN_LOG"]
+
+RUN_LOG = "ORCHESTRATOR_RUN_LOG.md"
+POLL_S = 0.05
+
+
+def run_name_of(task_id: str) -> str:
+    return run_name(f"task-{task_id}")
+
+
+def views(cwd: Path | None = None, warnings: list[str] | None = None):
+    project = session.open_project(cwd)
+    return [shown for shown, _ in queue.task_runs(project.runs_dir, warnings)]
+
+
+def _view_of(project, task_id: str) -> queue.TaskView:
+    for shown, _ in queue.task_runs(project.runs_dir):
+        if shown.id == task_id:
+            return shown
+    raise OrchestrateError(f"no task {task_id!r} has run here (see `orchestrate list-tasks`)")
+
+
+def run_task(tasks_path: str, task_id: str, *, max_cost: float | None = None,
+             agent_cmd: str | None = None, cwd: Path | None = None, progress=None) -> str:
+    """Start or resume one task's run and drive it until it stops; its task state."""
+    from orchestrator.config import load_config
+    from orchestrator.drivers.run import _backend, _drive
+    from orchestrator.playbooks.tasks.gate import gate_commands
+    from orchestrator.redact import Redactor
+    from orchestrator.render.progress import make_progress
+    from orchestrator.store import FileRunStore
+
+    tasks = {task.id: task for task in load_tasks(tasks_path)}
+    if task_id not in tasks:
+        raise OrchestrateError(f"{tasks_path}: no task {task_id!r}")
+    task = tasks[task_id]
+    project = session.open_project(cwd)
+    config = load_config(project.root).with_overrides(max_cost_usd=max_cost,
+                                                      agent_cmd=agent_cmd)
+    backend = _backend(config)
+    redactor = Redactor()
+    progress = progress or make_progress(sys.stdout, False)
+    store = FileRunStore(project.runs_dir, run_name_of(task_id), redactor=redactor)
+    with store.lock():
+        notes: list[str] = []
+        if store.exists():
+            state = store.load(repair=True).state
+            current = lifecycle.task_state(state.lifecycle)
+            if current in (lifecycle.DONE, lifecycle.FAILED) and state.status != "running":
+                return current
+            if state.ask is not None:
+                return current  # waits for `orchestrate task ID --approve|--reject`
+            if growth.load_task(store.run_dir) is None:
+                growth.save_task(store.run_dir, task)
+            recorder, plan, reports = session.reopen_run(
+                store, project, config, redactor, notes=notes, max_cost=max_cost,
+                listeners=[progress.event])
+            if not recorder.state.lifecycle:
+                growth.begin_task(recorder, growth.load_task(store.run_dir),
+                                  growth.routes_for(task, config))
+        else:
+            task.gate = gate_commands(project.root, config)
+            task.cli = os.environ.get("ORCHESTRATE_SELF") or task.cli
+            plan, routes = growth.task_plan(f"{tasks_path}#{task.id}", task, config)
+            growth.save_task(store.run_dir, task)  # before the journal: growth reads it
+            recorder, reports = session.begin_run(
+                store, project, plan, plan.path, None, config, redactor, fresh=False,
+                notes=notes, listeners=[progress.event])
+            growth.begin_task(recorder, task, routes)
+        _drive(store, recorder, plan, project, config, redactor, progress, notes, reports,
+               backend)
+        return lifecycle.task_state(recorder.state.lifecycle)
+
+
+def _spent(project) -> float:
+    return sum(shown.cost_usd for shown, _ in queue.task_runs(project.runs_dir))
+
+
+def run_tasks(tasks_path: str, *, jobs: int = 1, max_cost: float | None = None,
+              agent_cmd: str | None = None, cwd: Path | None = None, say=print) -> dict:
+    """Run every task of ``tasks_path``, at most ``jobs`` at once; their final states."""
+    tasks = load_tasks(tasks_path)  # a bad file: exit 2 before anything starts
+    project = session.open_project(cwd)
+    waiting = [task.id for task in tasks]
+    running: dict[str, subprocess.Popen] = {}
+    finished: dict[str, int] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                task_id = waiting.pop(0)
+                left = None if max_cost is None else max(0.0, max_cost - _spent(project))
+                running[task_id] = _spawn(tasks_path, task_id, left, agent_cmd, project.root)
+                say(f"task {task_id}: started")
+            for task_id, child in list(running.items()):
+                if child.poll() is not None:
+                    finished[task_id] = child.returncode
+                    del running[task_id]
+                    say(f"task {task_id}: {_state_line(project, task_id)}")
+            time.sleep(POLL_S)
+    finally:
+        for child in running.values():
+            child.terminate()
+        for child in running.values():
+            child.wait()
+        write_run_log(project)
+    shown = {view.id: view for view in views(project.root)}
+    return {"tasks": [shown[t.id].to_dict() if t.id in shown else {"id": t.id, "state": "NEW"}
+                      for t in tasks],
+            "run_log": str(project.root / RUN_LOG), "exit_codes": finished}
+
+
+def _state_line(project, task_id: str) -> str:
+    try:
+        shown = _view_of(project, task_id)
+    except OrchestrateError:
+        return "did not start"
+    return shown.state + (f" ({shown.why})" if shown.why else "")
+
+
+def _spawn(tasks_path, task_id, max_cost, agent_cmd, root: Path) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "orchestrator", "tasks", "run", str(tasks_path),
+            "--only", task_id]
+    if max_cost is not None:
+        argv += ["--max-cost", f"{max_cost:.6f}"]
+    if agent_cmd:
+        argv += ["--agent-cmd", agent_cmd]
+    return subprocess.Popen(argv, cwd=root, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, env=dict(os.environ))
+
+
+def write_run_log(project) -> Path:
+    """Render ORCHESTRATOR_RUN_LOG.md from every task's journal."""
+    import json
+
+    from orchestrator.render.task_log import render_run_log
+    from orchestrator.store import safefs
+    from orchestrator.store.journal import read_journal
+    from orchestrator.store.naming import JOURNAL
+
+    tasks = []
+    for shown, run_dir in queue.task_runs(project.runs_dir):
+        events, _ = read_journal(run_dir / JOURNAL)
+        task = json.loads((run_dir / growth.TASK_FILE).read_bytes())
+        tasks.append((task, events, shown.to_dict()))
+    target = project.root / RUN_LOG
+    safefs.write_atomic(target, render_run_log(tasks).encode("utf-8"), mode=0o644)
+    return target
+
+
+def answer_review(task_id: str, choice: str, reason: str | None = None,
+                  cwd: Path | None = None) -> dict:
+    """A person's verdict on a task waiting for one: approve continues it where it waited
+    (the next `tasks run`, or `wf next` inside Claude Code); reject fails it with
+    ``reason``."""
+    from orchestrator.drivers import wf
+
+    project = session.open_project(cwd)
+    shown = _view_of(project, task_id)
+    if shown.state != lifecycle.AWAITING_HUMAN:
+        raise OrchestrateError(f"task {task_id} is not waiting for a review (it is "
+                               f"{shown.state})")
+    wf.answer(shown.run, lifecycle.HUMAN_ASK, choice, note=reason, cwd=project.root)
+    if choice == "reject":
+        wf.next_actions(shown.run, cwd=project.root)  # nothing is left to run: it closes
+    write_run_log(project)
+    return _view_of(project, task_id).to_dict()
+
+
+def clean_state(cwd: Path | None = None) -> list[str]:
+    """Remove every task's run; refused while any of them is locked."""
+    from orchestrator.redact import Redactor
+    from orchestrator.store import FileRunStore, RunLocked
+
+    project = session.open_project(cwd)
+    removed = []
+    found = queue.task_runs(project.runs_dir)
+    stores = [FileRunStore(project.runs_dir, shown.run, redactor=Redactor())
+              for shown, _ in found]
+    for store in stores:  # all or nothing: check every lock first
+        try:
+            with store.lock(wait_s=0):
+                pass
+        except RunLocked as error:
+            raise OrchestrateError(f"refusing to clean: {error}") from None
+    for store in stores:
+        with store.lock(wait_s=0):
+            store.remove()
+        removed.append(store.name)
+    log = project.root / RUN_LOG
+    if log.is_file() and not log.is_symlink():
+        log.unlink()
+    return removed
