@@ -44,6 +44,9 @@ def main() -> int:
     earlier = [json.loads(line) for line in calls.read_text().splitlines()] \
         if calls.exists() else []
     started = time.time()
+    if os.environ.get("TASK_AGENT_PIDS"):  # so a test can kill it with its runner
+        with open(os.environ["TASK_AGENT_PIDS"], "a") as pids:
+            pids.write(f"{os.getpgid(0)}\n")
     time.sleep(float(os.environ.get("TASK_AGENT_SLEEP", "0")))
     kind = step.split(":", 1)[0]
     for check in checks(prompt):
