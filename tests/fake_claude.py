@@ -3,7 +3,8 @@
 Scripted by a JSON scenario (``$FAKE_CLAUDE_SCENARIO``): ``{"steps": {"2": [reply, ...]},
 "default": [reply, ...]}``. Each call of a step takes that step's next reply (the last one
 repeats). A reply may ``write`` files (relative to the working directory), ``sleep``, and
-set ``is_error``, ``subtype``, ``result``, ``cost``, ``api_error_status`` and ``exit``.
+set ``is_error``, ``subtype``, ``result``, ``cost``, ``api_error_status``, ``exit`` and
+``structured_output`` (the reply a ``--json-schema`` call returns).
 Every call is appended to ``$FAKE_CLAUDE_SCENARIO.calls.jsonl`` with its argv, step,
 prompt (stdin), start and end times.
 """
@@ -40,7 +41,9 @@ def main() -> int:
         out.write(json.dumps({"step": step, "argv": sys.argv[1:], "prompt": prompt,
                               "start": started, "end": time.time()}) + "\n")
     is_error = reply.get("is_error", False)
-    print(json.dumps({
+    structured = {"structured_output": reply["structured_output"]} \
+        if "structured_output" in reply else {}  # what `--json-schema` asked for
+    print(json.dumps({**structured,
         "type": "result",
         "subtype": reply.get("subtype", "success"),
         "is_error": is_error,

@@ -326,3 +326,49 @@ def test_the_stand_in_writes_only_what_the_contract_lists(tmp_path):
                        "specs/tasks/RAE-001/reviews/code-1-1.json", "src/feature.py",
                        "changes/impl_1_1.txt"}  # the implementer's Checks: the tree changes
     assert REPO.exists()
+
+
+FAKE_CLAUDE = REPO / "tests" / "fake_claude.py"
+PLAN_MD = ("# Plan\n\n### Phase 1: Add it\n**Objective**: Add it.\n**Files**: src/it.py\n"
+           "dependencies: []\n")
+
+
+def test_headless_reviewers_answer_through_claude_json_schema(tmp_path):
+    """`claude -p --json-schema` for the reviewers: the structured reply becomes the verdict
+    file, which the contract then checks like one the agent wrote."""
+    project = make_project(tmp_path, [HIGH])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    claude = bin_dir / "claude"
+    claude.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_CLAUDE}" "$@"\n')
+    claude.chmod(0o755)
+    scenario = tmp_path / "scenario.json"
+    folder = "specs/tasks/RAE-001"
+    scenario.write_text(json.dumps({"steps": {
+        "plan:1": [{"write": {f"{folder}/plan-1.md": PLAN_MD}}],
+        "plan:2": [{"write": {f"{folder}/plan-2.md": PLAN_MD}}],
+        "plan-review:1": [{"structured_output": {"verdict": "rejected",
+                                                 "concerns": ["no tests"]}}],
+        "plan-review:2": [{"structured_output": {"verdict": "approved"}}],
+        "impl:1:1": [{"write": {"src/it.py": "it = 1\n"}}],
+        "code-review:1:1": [{"structured_output": {"verdict": "approved"}}],
+    }}))
+    env = agent_env(project, FAKE_CLAUDE_SCENARIO=str(scenario))
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    finished = orchestrate(project, "tasks", "run", "tasks.yaml", env=env)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    made = [json.loads(line) for line in
+            scenario.with_name("scenario.json.calls.jsonl").read_text().splitlines()]
+    schema = {}
+    for call in made:
+        argv = call["argv"]
+        if call["step"].startswith(("plan-review", "code-review")):
+            schema = json.loads(argv[argv.index("--json-schema") + 1])
+        else:
+            assert "--json-schema" not in argv
+    assert schema["properties"]["verdict"]["enum"] == ["approved", "rejected"]
+    verdict = json.loads((project / folder / "reviews" / "plan-1.json").read_text())
+    assert verdict == {"verdict": "rejected", "concerns": ["no tests"]}
+    second = next(c["prompt"] for c in made if c["step"] == "plan:2")
+    assert "no tests" in second
+    assert view(project, "RAE-001")["state"] == "DONE"

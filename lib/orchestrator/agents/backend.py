@@ -26,6 +26,7 @@ class AgentRequest:
     permission_mode: str | None = None
     extra_args: list[str] = field(default_factory=list)
     agent_source: str = "bundle"  # where the definition came from: bundle, user or project
+    json_schema: dict | None = None  # the shape of the structured reply (a reviewer's verdict)
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class AgentReply:
     api_error_status: int | None = None
     num_turns: int | None = None
     parsed: bool = False  # False when no result object was found in the output
+    structured: dict | None = None  # the reply `--json-schema` asked for, when one came
 
     @property
     def ok(self) -> bool:
@@ -87,6 +89,8 @@ def read_reply(output: str, exit_code: int) -> AgentReply:
         api_error_status=int(status) if isinstance(status, int) else None,
         num_turns=data.get("num_turns") if isinstance(data.get("num_turns"), int) else None,
         parsed=True,
+        structured=data["structured_output"]
+        if isinstance(data.get("structured_output"), dict) else None,
     )
 
 
@@ -110,6 +114,8 @@ class ClaudeBackend:
             argv += ["--allowedTools", ",".join(request.allowed_tools)]
         if request.permission_mode:
             argv += ["--permission-mode", request.permission_mode]
+        if request.json_schema is not None:
+            argv += ["--json-schema", json.dumps(request.json_schema, separators=(",", ":"))]
         return argv + list(request.extra_args)
 
     def read(self, output: str, exit_code: int) -> AgentReply:

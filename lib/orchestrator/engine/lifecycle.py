@@ -22,7 +22,8 @@ from orchestrator.plan.model import Phase, Plan, Script
 
 __all__ = [
     "TASK_STATES", "STEP_STATES", "TASK_TRANSITIONS", "STEP_TRANSITIONS", "IllegalTransition",
-    "check", "Task", "Decision", "MAX_REVIEWS", "MAX_GATES", "HUMAN_ASK", "ROLES",
+    "check", "Task", "Decision", "MAX_REVIEWS", "MAX_GATES", "HUMAN_ASK", "ROLES", "AGENT_OF",
+    "ROLE_OF",
     "initial", "after_finish", "after_answer", "task_state", "step_states",
 ]
 
@@ -67,6 +68,10 @@ MAX_REVIEWS = 3  # rejections of one plan or one step before a person decides
 MAX_GATES = 3  # gate runs before the task fails
 HUMAN_ASK = "human-review"
 ROLES = ("planner", "plan-reviewer", "implementer", "code-reviewer")
+# the agent definition doing each role's work (agents/definitions/), and back
+AGENT_OF = {"planner": "plan-architect", "plan-reviewer": "plan-reviewer",
+            "implementer": "implementer", "code-reviewer": "code-reviewer"}
+ROLE_OF = {agent: role for role, agent in AGENT_OF.items()}
 class IllegalTransition(ValueError):
     """A move the lifecycle does not allow: a bug in whoever asked for it."""
 
@@ -144,7 +149,7 @@ def planning_phase(task: Task, round_: int, concerns: list[str]) -> Phase:
     tasks += [f"Acceptance: {line}" for line in task.acceptance]
     return Phase(
         id=f"plan:{round_}", title=f"Plan {task.id} (round {round_})", line=0,
-        owner="planner", type="design", depends_on=[f"plan-review:{round_ - 1}"]
+        owner=AGENT_OF["planner"], type="design", depends_on=[f"plan-review:{round_ - 1}"]
         if round_ > 1 else [], depends_stated=True, files=[path],
         scripts=[Script("verify", f"{task.cli} plan validate --format implementation-plan "
                                   f"{shlex.quote(path)}\n", 0)],

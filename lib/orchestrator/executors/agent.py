@@ -24,7 +24,7 @@ from orchestrator.verify import contract
 from orchestrator.verify import snapshot as evidence
 from orchestrator.verify.verdict import NO_CHANGE, verdict
 
-__all__ = ["AgentExecution", "checks_phase", "tree_verdict"]
+__all__ = ["AgentExecution", "checks_phase", "keep_verdict", "tree_verdict"]
 
 
 def tree_verdict(phase: Phase, root: Path, before: evidence.Snapshot | None,
@@ -38,6 +38,21 @@ def tree_verdict(phase: Phase, root: Path, before: evidence.Snapshot | None,
     early = verdict(phase_type=phase.type, changes=changes,
                     results=contract.file_checks(phase, root), others_files=others_files)
     return early if early.error and early.error.startswith(NO_CHANGE) else None
+
+
+def keep_verdict(path: Path, structured: dict) -> bool:
+    """Write the verdict an agent gave as its structured reply (`claude -p --json-schema`)
+    to ``path``, unless the agent wrote that file itself; the file is then checked as any
+    other (verify/contract.py)."""
+    import json
+
+    from orchestrator.store import safefs
+
+    if safefs.probe(path) is not None:
+        return False
+    data = json.dumps(structured, ensure_ascii=False).encode("utf-8")
+    safefs.write_atomic(path, data[:contract.VERDICT_LIMIT + 1], mode=0o644, create_dirs=True)
+    return True
 
 
 def checks_phase(phase: Phase) -> Phase:
@@ -132,6 +147,8 @@ class AgentExecution:
         self.cost_usd += reply.cost_usd
         if not reply.ok:
             return self._failed_reply(reply, now)
+        if reply.structured is not None and self.phase.verdicts:
+            keep_verdict(self.root / self.phase.verdicts[0], reply.structured)
         return self._check_evidence(now)
 
     def _failed_reply(self, reply: AgentReply, now: float) -> Outcome | None:

@@ -70,5 +70,6 @@ def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
         allowed_tools=list(config.allowed_tools if config.allowed_tools is not None
                            else definition.tools),
         permission_mode=config.permission_mode, agent_source=definition.source,
+        json_schema=contract.VERDICT_SCHEMA if phase.verdicts else None,
     )
     return request, warning

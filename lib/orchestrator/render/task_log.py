@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from orchestrator import fmt
+from orchestrator.engine.lifecycle import ROLE_OF
 
 __all__ = ["CATEGORIES", "iso_ms", "log_entries", "render_run_log"]
 
@@ -53,7 +54,7 @@ def log_entries(task: dict, events: list[dict]) -> list[tuple[float, str, str, s
                                 f"check {step.split(':')[2]} (task={tid}, {took})"
                                 + ("" if ok else f" - {event.get('error') or outcome}")))
             elif owners.get(step):
-                role = owners[step]
+                role = ROLE_OF.get(owners[step], owners[step])
                 cost = float(event.get("cost_usd", 0.0))
                 entries.append((at, "ok" if ok else "bad", "llm_call",
                                 f"{'✅' if ok else '❌'} LLM call [{role}] "
