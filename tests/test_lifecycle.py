@@ -206,3 +206,17 @@ def test_a_verdict_file_is_checked_against_its_schema(tmp_path, content, problem
     assert result.ok == (not problem)
     assert item.expect(tmp_path)["schema"] == VERDICT_SCHEMA
     assert json.dumps(VERDICT_SCHEMA)  # what `expects` hands out is plain JSON
+
+
+def test_docs_show_the_states_the_table_has():
+    import re
+    from pathlib import Path
+
+    from orchestrator.render.lifecycle_diagram import diagrams
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "tasks.md").read_text()
+    section = text.split("<!-- states:", 1)[1].split("<!-- end of states -->", 1)[0]
+    blocks = re.findall(r"```mermaid\n.*?```\n", section, re.S)
+    assert "\n".join(blocks) == diagrams(), "paste `orchestrate tasks states` into docs/tasks.md"
+    for state in lifecycle.TASK_STATES + lifecycle.STEP_STATES:
+        assert f"    {state} --> " in section or f"--> {state}\n" in section

@@ -41,6 +41,12 @@ def add_tasks(commands, common) -> None:
     run.add_argument("--only", metavar="ID", help="run this one task, in this process")
     _json_flag(run, "orchestrate/tasks-run@1")
     run.set_defaults(handler=_cmd_run)
+    states = actions.add_parser(
+        "states", parents=[common], help="the lifecycle as Mermaid state diagrams",
+        description="Print the task's and an implementation step's states and transitions "
+                    "as Mermaid state diagrams, drawn from the engine's transition table.")
+    _json_flag(states, "orchestrate/task-states@1")
+    states.set_defaults(handler=_cmd_states)
 
 
 def add_summary(commands, common) -> None:
@@ -124,6 +130,18 @@ def _cmd_run(args) -> Result:
     states = [view["state"] for view in outcome["tasks"]]
     text = "".join(_line(view) for view in outcome["tasks"]) + f"run log: {outcome['run_log']}\n"
     return Result({"schema": "orchestrate/tasks-run@1", **outcome}, text, code=_code(states))
+
+
+def _cmd_states(args) -> Result:
+    from orchestrator.engine import lifecycle
+    from orchestrator.render.lifecycle_diagram import diagrams
+
+    data = {"schema": "orchestrate/task-states@1",
+            "task": {state: sorted(lifecycle.TASK_TRANSITIONS[state])
+                     for state in lifecycle.TASK_STATES},
+            "step": {state: sorted(lifecycle.STEP_TRANSITIONS[state])
+                     for state in lifecycle.STEP_STATES}}
+    return Result(data, diagrams())
 
 
 def _code(states: list[str]) -> int:
