@@ -89,11 +89,10 @@ def measure(count: int) -> dict:
         if project_root(folder) != folder:
             raise SystemExit(f"{folder} is inside a git repository; set TMPDIR elsewhere")
         saved = {name: os.environ.get(name) for name in
-                 ("ORCHESTRATE_STATE_DIR", "ORCHESTRATE_SELF", "TASK_AGENT_SCRIPT",
+                 ("ORCHESTRATE_STATE_DIR", "TASK_AGENT_SCRIPT",
                   "PYTHONPATH")}
         os.environ.update({
             "ORCHESTRATE_STATE_DIR": str(folder / "state"),
-            "ORCHESTRATE_SELF": f"{sys.executable} -m orchestrator",
             "TASK_AGENT_SCRIPT": str(folder / "script.json"),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "lib"),
                                                         saved["PYTHONPATH"]]))})

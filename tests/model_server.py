@@ -556,6 +556,8 @@ class ObedientMain:
             return Turn.text(f"orchestrate failed: {answer.get('message')}")
         command = answer.get("next")
         if not command:
+            if answer.get("message"):
+                return Turn.text(f"Finished: {answer['message']}")
             return Turn.text(f"orchestrate answered {schema} with nothing to run next.")
         return Turn.tools(_bash(request, 0, command, "Ask orchestrate what is next"))
 
@@ -571,8 +573,15 @@ class ObedientMain:
         for action in actions:
             kind, aid = action.get("type"), action.get("id", "")
             if kind == "done":
+                then = action.get("then")  # a task's run: the file's next task follows
+                if then and then not in commands:
+                    return Turn.tools(_bash(request, 0, then, "Start the next task"))
+                if then:
+                    return None
                 return Turn.text(f"Finished: {action.get('message')} (summary: "
                                  f"{action.get('summary')})")
+            if kind == "wait":  # a person decides, from a shell: the session stops
+                return Turn.text(f"Stopping here: {action.get('message')}")
             if kind == "ask":
                 options = [o.get("id") for o in action.get("options") or []]
                 choice = self.scenario.answers.get(aid, options[0] if options else "")
@@ -646,10 +655,15 @@ class ObedientSubagent:
             match = self._READ.search(task)
             if match is None:
                 return Turn.text("STATUS: blocked\nFILES:\nNOTES: no prompt file was named")
+            if "Bash" not in request.tools:  # an agent without Bash reads it with Read
+                return Turn.tools(_tool_use(request, 0, "Read",
+                                            {"file_path": match.group(1)}))
             return Turn.tools(_bash(request, 0, f"cat {shlex.quote(match.group(1))}",
                                     "Read the prompt file"))
-        if len(uses) == 1 and uses[0][1].get("name") == "Bash":
+        if len(uses) == 1 and uses[0][1].get("name") in ("Bash", "Read"):
             prompt = results.get(uses[0][1].get("id"), "")
+            if uses[0][1].get("name") == "Read":  # numbered lines: "     1→text"
+                prompt = re.sub(r"(?m)^ *\d+(?:→|\t)", "", prompt)
             expects = parse_expects(prompt)
             step, attempt = phase_of(prompt)
             files = ", ".join(item["path"] for item in expects)

@@ -37,6 +37,12 @@ def add_wf_parser(commands, common) -> None:
     start.add_argument("description", metavar="DESCRIPTION", nargs="?",
                        help="the feature to build (quote it); or give --plan")
     start.add_argument("--plan", metavar="PLAN", help="the plan file")
+    start.add_argument("--tasks", metavar="TASKS.yaml",
+                       help="the next task of this task file to move (/tasks; docs/tasks.md)")
+    start.add_argument("--only", metavar="ID", help="with --tasks: this task only")
+    start.add_argument("--tasks-arguments-stdin", action="store_true",
+                       help="read `/tasks`'s argument string from stdin: the task file and "
+                            "optionally one task's id, taken as text")
     start.add_argument("--create-pr", action="store_true",
                        help="end the workflow with a pull request (gh)")
     start.add_argument("--dry-run", action="store_true",
@@ -172,7 +178,8 @@ def _arguments_from_stdin(args) -> str:
 
     from orchestrator.errors import UsageError
 
-    flag = "--plan-arguments-stdin" if args.plan_arguments_stdin else "--arguments-stdin"
+    flag = "--plan-arguments-stdin" if args.plan_arguments_stdin else \
+        "--tasks-arguments-stdin" if args.tasks_arguments_stdin else "--arguments-stdin"
     token = args.token or ""
     if not re.fullmatch(re.escape(TOKEN_PREFIX) + f"[0-9a-f]{{{_TOKEN_HEX}}}", token):
         raise UsageError(f"wf start: {flag} needs --token with a fresh token from "
@@ -196,9 +203,25 @@ def _cmd_start(args) -> Result:
     from orchestrator.drivers import wf_start
     from orchestrator.errors import UsageError
 
-    if args.token and not (args.arguments_stdin or args.plan_arguments_stdin):
-        raise UsageError("wf start: --token goes with --arguments-stdin or "
-                         "--plan-arguments-stdin")
+    if args.token and not (args.arguments_stdin or args.plan_arguments_stdin
+                           or args.tasks_arguments_stdin):
+        raise UsageError("wf start: --token goes with --arguments-stdin, "
+                         "--plan-arguments-stdin or --tasks-arguments-stdin")
+    if args.tasks_arguments_stdin:
+        words, _ = parse_arguments(_arguments_from_stdin(args))
+        words = words.split()
+        if not words or len(words) > 2:
+            raise UsageError("wf start: expected a task file and at most one task id in "
+                             "the arguments")
+        args.tasks, args.only = words[0], (words[1] if len(words) == 2 else args.only)
+    if args.tasks is not None:
+        from orchestrator.drivers import tasks
+
+        if args.plan is not None or args.description is not None:
+            raise UsageError("wf start: --tasks goes alone, without a DESCRIPTION or --plan")
+        return _show(args, tasks.wf_start(args.tasks, args.only))
+    if args.only is not None:
+        raise UsageError("wf start: --only goes with --tasks")
     if args.plan_arguments_stdin:
         words, flags = parse_arguments(_arguments_from_stdin(args))
         if not words:

@@ -18,8 +18,8 @@ from orchestrator.playbooks.tasks.taskfile import load_tasks
 from orchestrator.session import runs as session
 from orchestrator.store.paths import run_name
 
-__all__ = ["run_name_of", "run_task", "run_tasks", "answer_review", "write_run_log",
-           "clean_state", "views", "RUN_LOG"]
+__all__ = ["run_name_of", "run_task", "run_tasks", "wf_start", "answer_review",
+           "write_run_log", "clean_state", "views", "RUN_LOG"]
 
 RUN_LOG = "ORCHESTRATOR_RUN_LOG.md"
 POLL_S = 0.05
@@ -41,20 +41,59 @@ def _view_of(project, task_id: str) -> queue.TaskView:
     raise OrchestrateError(f"no task {task_id!r} has run here (see `orchestrate list-tasks`)")
 
 
+def _task_of(tasks_path: str, task_id: str) -> lifecycle.Task:
+    tasks = {task.id: task for task in load_tasks(tasks_path)}
+    if task_id not in tasks:
+        raise OrchestrateError(f"{tasks_path}: no task {task_id!r}")
+    return tasks[task_id]
+
+
+def _open(store, project, tasks_path: str, task: lifecycle.Task, config, redactor, *,
+          driver: str, max_cost: float | None = None, listeners=()):
+    """Start the task's run in ``store`` (whose lock the caller holds), or reopen it where
+    it stopped: (recorder, plan, reports, notes), or None when there is nothing to move (the
+    task is over, or waits for a person)."""
+    from orchestrator.drivers.wf_start import _self_command
+    from orchestrator.playbooks.tasks.gate import gate_commands
+
+    notes: list[str] = []
+    if store.exists():
+        state = store.load(repair=True).state
+        current = lifecycle.task_state(state.lifecycle)
+        if current in (lifecycle.DONE, lifecycle.FAILED) and state.status != "running":
+            return None
+        if state.ask is not None:
+            return None  # waits for `orchestrate task ID --approve|--reject`
+        if growth.load_task(store.run_dir) is None:
+            growth.save_task(store.run_dir, task)
+        recorder, plan, reports = session.reopen_run(
+            store, project, config, redactor, notes=notes, max_cost=max_cost,
+            driver=driver, listeners=listeners)
+        if not recorder.state.lifecycle:
+            growth.begin_task(recorder, growth.load_task(store.run_dir),
+                              growth.routes_for(task, config))
+        return recorder, plan, reports, notes
+    task.gate = gate_commands(project.root, config)
+    task.cli = _self_command()
+    plan, routes = growth.task_plan(f"{tasks_path}#{task.id}", task, config)
+    growth.save_task(store.run_dir, task)  # before the journal: growth reads it
+    recorder, reports = session.begin_run(
+        store, project, plan, plan.path, None, config, redactor, fresh=False, notes=notes,
+        driver=driver, listeners=listeners)
+    growth.begin_task(recorder, task, routes)
+    return recorder, plan, reports, notes
+
+
 def run_task(tasks_path: str, task_id: str, *, max_cost: float | None = None,
              agent_cmd: str | None = None, cwd: Path | None = None, progress=None) -> str:
     """Start or resume one task's run and drive it until it stops; its task state."""
     from orchestrator.config import load_config
     from orchestrator.drivers.run import _backend, _drive
-    from orchestrator.playbooks.tasks.gate import gate_commands
     from orchestrator.redact import Redactor
     from orchestrator.render.progress import make_progress
     from orchestrator.store import FileRunStore
 
-    tasks = {task.id: task for task in load_tasks(tasks_path)}
-    if task_id not in tasks:
-        raise OrchestrateError(f"{tasks_path}: no task {task_id!r}")
-    task = tasks[task_id]
+    task = _task_of(tasks_path, task_id)
     project = session.open_project(cwd)
     config = load_config(project.root).with_overrides(max_cost_usd=max_cost,
                                                       agent_cmd=agent_cmd)
@@ -63,34 +102,71 @@ def run_task(tasks_path: str, task_id: str, *, max_cost: float | None = None,
     progress = progress or make_progress(sys.stdout, False)
     store = FileRunStore(project.runs_dir, run_name_of(task_id), redactor=redactor)
     with store.lock():
-        notes: list[str] = []
-        if store.exists():
-            state = store.load(repair=True).state
-            current = lifecycle.task_state(state.lifecycle)
-            if current in (lifecycle.DONE, lifecycle.FAILED) and state.status != "running":
-                return current
-            if state.ask is not None:
-                return current  # waits for `orchestrate task ID --approve|--reject`
-            if growth.load_task(store.run_dir) is None:
-                growth.save_task(store.run_dir, task)
-            recorder, plan, reports = session.reopen_run(
-                store, project, config, redactor, notes=notes, max_cost=max_cost,
-                listeners=[progress.event])
-            if not recorder.state.lifecycle:
-                growth.begin_task(recorder, growth.load_task(store.run_dir),
-                                  growth.routes_for(task, config))
-        else:
-            task.gate = gate_commands(project.root, config)
-            task.cli = os.environ.get("ORCHESTRATE_SELF") or task.cli
-            plan, routes = growth.task_plan(f"{tasks_path}#{task.id}", task, config)
-            growth.save_task(store.run_dir, task)  # before the journal: growth reads it
-            recorder, reports = session.begin_run(
-                store, project, plan, plan.path, None, config, redactor, fresh=False,
-                notes=notes, listeners=[progress.event])
-            growth.begin_task(recorder, task, routes)
+        opened = _open(store, project, tasks_path, task, config, redactor, driver="headless",
+                       max_cost=max_cost, listeners=[progress.event])
+        if opened is None:
+            return lifecycle.task_state(store.load().state.lifecycle)
+        recorder, plan, reports, notes = opened
         _drive(store, recorder, plan, project, config, redactor, progress, notes, reports,
                backend)
         return lifecycle.task_state(recorder.state.lifecycle)
+
+
+def wf_start(tasks_path: str, only: str | None = None, *, cwd: Path | None = None) -> dict:
+    """`/tasks` inside Claude Code: the next task of ``tasks_path`` to move (``only``: that
+    one), its run started or reopened for the `wf` driver. The answer's ``next`` goes on
+    with it; without ``next``, every task is over or waits for a person, as ``message``
+    says."""
+    import shlex
+
+    from orchestrator.config import load_config
+    from orchestrator.drivers.wf import LOCK_WAIT_S, _next_command
+    from orchestrator.redact import Redactor
+    from orchestrator.store import FileRunStore
+
+    tasks = load_tasks(tasks_path)
+    if only is not None and only not in {task.id for task in tasks}:
+        raise OrchestrateError(f"{tasks_path}: no task {only!r}")
+    project = session.open_project(cwd)
+    config = load_config(project.root)
+    again = f"orchestrate wf start --tasks {shlex.quote(tasks_path)}" + \
+        (f" --only {shlex.quote(only)}" if only else "") + " --json"
+    waiting = []
+    for task in tasks:
+        if only is not None and task.id != only:
+            continue
+        redactor = Redactor()
+        store = FileRunStore(project.runs_dir, run_name_of(task.id), redactor=redactor)
+        with store.lock(wait_s=LOCK_WAIT_S):
+            opened = _open(store, project, tasks_path, task, config, redactor, driver="wf")
+            if opened is None:
+                state = store.load().state
+                if state.ask is not None:
+                    waiting.append(task.id)
+                continue
+            recorder, _, reports, notes = opened
+            recorder.flush()
+            store.close()
+        write_run_log(project)
+        answer = {"schema": "orchestrate/wf-start@1", "run": store.name, "task": task.id,
+                  "steps": len(recorder.state.steps), "next": _next_command(store.name),
+                  "again": again}
+        if notes:
+            answer["notes"] = notes[:5]
+        return answer
+    write_run_log(project)
+    shown = {view.id: view for view in views(project.root)}
+    done = [t.id for t in tasks if t.id in shown and shown[t.id].state == lifecycle.DONE]
+    failed = [t.id for t in tasks if t.id in shown and shown[t.id].state == lifecycle.FAILED]
+    message = f"tasks: {len(done)} done, {len(failed)} failed, {len(waiting)} waiting for a " \
+              f"person; run log: {project.root / RUN_LOG}"
+    if waiting:
+        message += "; " + "; ".join(f"approve with `orchestrate task {tid} --approve` or "
+                                    f"reject with `orchestrate task {tid} --reject --reason "
+                                    f"TEXT`" for tid in waiting[:3])
+    return {"schema": "orchestrate/wf-start@1", "tasks": {"done": done, "failed": failed,
+                                                          "waiting": waiting},
+            "message": message}
 
 
 def _spent(project) -> float:

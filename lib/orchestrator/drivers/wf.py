@@ -176,10 +176,7 @@ def _cost_capped(state: RunState) -> bool:
     return bool(state.pause_reason) and state.pause_reason.startswith("cost cap")
 
 
-def _open_ask(state: RunState) -> dict:
-    ask = state.ask
-    return {"type": "ask", "id": ask["id"], "question": clip_text(ask["question"], 300),
-            "options": ask["options"]}
+_open_ask = wf_actions.ask_action
 
 
 def _done(call: _Call) -> dict:
@@ -197,7 +194,7 @@ def _done(call: _Call) -> dict:
                    f"{state.name}` or `{_next_command(state.name)}` after fixing them"
     summary = call.store.run_dir / "summary.md"
     return {"type": "done", "id": f"done@{state.seq}", "status": state.status,
-            "summary": str(summary), "message": message}
+            "summary": str(summary), "message": message, **wf_actions.after_done(state)}
 
 
 def _cost_cap_ask(state: RunState) -> dict:

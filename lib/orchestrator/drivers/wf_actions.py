@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from orchestrator.engine.state import StepState
+from orchestrator.engine.state import RunState, StepState
 from orchestrator.session import runs as session
 from orchestrator.store.bounds import clip_text
 from orchestrator.store.snapshot import write_atomic
@@ -85,3 +85,25 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+
+
+def ask_action(state: RunState) -> dict:
+    """The run's open question as an action: ``ask`` for the user, or ``wait`` when a
+    task waits for a person's review, which is given from a shell, never by the session."""
+    from orchestrator.playbooks.tasks.growth import wait_action
+
+    waiting = wait_action(state)
+    if waiting is not None:
+        return waiting
+    ask = state.ask
+    return {"type": "ask", "id": ask["id"], "question": clip_text(ask["question"], 300),
+            "options": ask["options"]}
+
+
+def after_done(state: RunState) -> dict:
+    """More for a ``done`` action: for a task's run, the command that takes up the next
+    task of its file (``then``)."""
+    from orchestrator.playbooks.tasks.growth import next_task_command
+
+    then = next_task_command(state)
+    return {"then": then} if then else {}

@@ -10,6 +10,7 @@ is decided in engine/lifecycle.py, and every change of state is journalled as a
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from orchestrator.engine import lifecycle
@@ -22,7 +23,7 @@ from orchestrator.store.snapshot import write_atomic
 from orchestrator.verify.contract import read_verdict
 
 __all__ = ["FORMAT", "TASK_FILE", "TaskGrowth", "begin_task", "load_task", "routes_for",
-           "save_task", "specs_for", "task_plan"]
+           "save_task", "specs_for", "task_plan", "wait_action", "next_task_command"]
 
 FORMAT = "tasks"  # the run's plan_format: its steps come from the task lifecycle
 TASK_FILE = "task.json"
@@ -66,6 +67,39 @@ def begin_task(recorder, task: lifecycle.Task, routes) -> None:
         for subject, state, why in lifecycle.initial(task).states:
             recorder.record("lifecycle", subject=subject, state=state,
                             **({"reason": why} if why else {}))
+
+
+def _file_and_id(state: RunState) -> tuple[str, str] | None:
+    """A task run's task file and task id, from its plan path (``FILE#ID``)."""
+    if state.plan_format != FORMAT or "#" not in state.plan_path:
+        return None
+    path, _, task_id = state.plan_path.rpartition("#")
+    return path, task_id
+
+
+def wait_action(state: RunState) -> dict | None:
+    """A task waiting for a person, as a `wf` action of type ``wait``: the session tells
+    the user and stops; the person answers from a shell."""
+    found = _file_and_id(state)
+    if found is None or state.ask is None or state.ask["id"] != lifecycle.HUMAN_ASK:
+        return None
+    path, task_id = found
+    quoted = shlex.quote(task_id)
+    return {"type": "wait", "id": lifecycle.HUMAN_ASK, "task": task_id,
+            "question": state.ask["question"][:300],
+            "message": f"Task {task_id} waits for a person's review: "
+                       f"{state.ask['question'][:300]} Approve it with `orchestrate task "
+                       f"{quoted} --approve`, or reject it with `orchestrate task {quoted} "
+                       f"--reject --reason TEXT`, in a shell; then run /tasks "
+                       f"{shlex.quote(path)} again to go on."}
+
+
+def next_task_command(state: RunState) -> str | None:
+    """For a task's run that is over: the `wf start` that takes up its file's next task."""
+    found = _file_and_id(state)
+    if found is None or state.status not in ("completed", "failed"):
+        return None
+    return f"orchestrate wf start --tasks {shlex.quote(found[0])} --json"
 
 
 def specs_for(phases: list[Phase], config) -> list[dict]:
