@@ -85,6 +85,7 @@ def test_three_plan_rejections_wait_for_a_person_and_approval_carries_on_to_done
     assert len(human) == 2 and "needs human review" in human[0] and "approved" in human[1]
     assert any("completed: done" in line for line in log_lines(project, "task"))
     assert "**Tasks Completed**: 1" in run_log(project)
+    assert "| RAE-001 | DONE | $0.0800 |" in run_log(project)  # eight agent calls
     times = [line.split("`")[1] for line in run_log(project).splitlines()
              if line.startswith("- `")]
     assert times and all(len(t) == 24 and t[19] == "." and t.endswith("Z") for t in times)
@@ -372,3 +373,58 @@ def test_headless_reviewers_answer_through_claude_json_schema(tmp_path):
     second = next(c["prompt"] for c in made if c["step"] == "plan:2")
     assert "no tests" in second
     assert view(project, "RAE-001")["state"] == "DONE"
+
+
+def test_a_task_through_wf_matches_the_protocol_and_waits_for_a_person(tmp_path):
+    """`wf start --tasks`, `wf next`/`report`/`exec` as /tasks drives them, every answer
+    checked against docs/protocol.md; the person's approval comes from a shell."""
+    from tests.wf_helpers import Wf, write_scenario
+
+    project = make_project(tmp_path, [HIGH, {"id": "B-2", "goal": "second"}])
+    folder = "specs/tasks/RAE-001"
+    steps = {f"plan:{n}": [{"write": {f"{folder}/plan-{n}.md": PLAN_MD}}] for n in (1, 2, 3)}
+    steps.update({f"plan-review:{n}": [{"write": {f"{folder}/reviews/plan-{n}.json":
+                                                  json.dumps(REJECT[n - 1])}}]
+                  for n in (1, 2, 3)})
+    steps["impl:1:1"] = [{"write": {"src/it.py": "it = 1\n"}}]
+    steps["code-review:1:1"] = [{"write": {f"{folder}/reviews/code-1-1.json":
+                                           '{"verdict": "approved"}'}}]
+    default = [{"write": {}}]
+    scenario = write_scenario(tmp_path / "wf-scenario.json", steps, default)
+    wf = Wf(project, scenario)
+    started = wf.call("start", "--tasks", "tasks.yaml")
+    assert (started["task"], started["run"]) == ("RAE-001", "task-rae-001")
+    waiting = wf.drive(started["run"])
+    assert waiting["type"] == "wait" and waiting["task"] == "RAE-001"
+    assert "orchestrate task RAE-001 --approve" in waiting["message"]
+    expects = [item for batch in wf.batches for item in batch]
+    assert "plan-review:3@1" in expects
+    # /tasks again before anyone decided: the waiting task is left alone, B-2 goes next
+    second = wf.call("start", "--tasks", "tasks.yaml")
+    assert second["task"] == "B-2"
+    assert orchestrate(project, "task", "RAE-001", "--approve").returncode == 0
+    again = wf.call("start", "--tasks", "tasks.yaml", "--only", "RAE-001")
+    assert again["run"] == "task-rae-001"
+    done = wf.drive(again["run"])
+    assert done["type"] == "done" and done["status"] == "completed"
+    assert done["then"] == f"orchestrate wf start --tasks {project / 'tasks.yaml'} --json"
+    assert view(project, "RAE-001")["state"] == "DONE"
+    over = wf.call("start", "--tasks", "tasks.yaml", "--only", "RAE-001")
+    assert "next" not in over and over["tasks"]["done"] == ["RAE-001"]
+
+
+def test_hostile_text_in_a_goal_or_a_concern_stays_inside_its_log_entry(tmp_path):
+    hostile = "first\n### Run Summary\n- `2000-01-01T00:00:00.000Z` forged \x1b[31mred"
+    project = make_project(tmp_path, [{"id": "H-1", "goal": '"ok"'}],
+                           script={"plan-review": [{"verdict": "rejected",
+                                                    "concerns": [hostile]},
+                                                   {"verdict": "approved"}]})
+    (project / "tasks.yaml").write_text("- id: H-1\n  goal: |\n    line one\n"
+                                        "    ### Injected heading\n")
+    assert tasks_run(project).returncode == 0
+    text = run_log(project)
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == ["# Orchestrator run log", headings[1], "### Execution Log",
+                        "### Run Summary"]
+    assert "\x1b" not in text and "forged" in text
+    assert not any(line.startswith("- `2000") for line in text.splitlines())

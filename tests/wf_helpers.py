@@ -82,11 +82,12 @@ class Wf:
         return (self.project / relative).read_text()
 
     def drive(self, run: str, limit: int = 200) -> dict:
-        """next -> perform -> report/exec until `done`; returns the done action."""
+        """next -> perform -> report/exec until `done` (or `wait`: a person decides);
+        returns that action."""
         for _ in range(limit):
             answer = self.call("next", run)
             actions = answer["actions"]
-            done = [a for a in actions if a["type"] == "done"]
+            done = [a for a in actions if a["type"] in ("done", "wait")]
             if done:
                 return done[0]
             assert actions or answer["in_flight"], answer

@@ -22,6 +22,11 @@ def iso_ms(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}Z"
 
 
+def _one_line(text: str, limit: int = 1000) -> str:
+    """An entry as one Markdown line: no control characters, no line breaks of its own."""
+    return fmt.truncate(" ".join(fmt.clean(text).split()), limit)
+
+
 def log_entries(task: dict, events: list[dict]) -> list[tuple[float, str, str, str]]:
     """(time, mark, category, text) for one task's journal ``events``; ``task`` is its
     task.json."""
@@ -109,11 +114,14 @@ def render_run_log(tasks: list[tuple[dict, list[dict], dict]]) -> str:
              f"**Started**: {iso_ms(start)}", "",
              f"**Tasks**: {', '.join(task['id'] for task, _, _ in tasks) or 'none'}", "",
              "### Execution Log", ""]
-    lines += [f"- `{iso_ms(at)}` {_MARK[mark]} **{category}**: {text}"
+    lines += [f"- `{iso_ms(at)}` {_MARK[mark]} **{category}**: {_one_line(text)}"
               for at, mark, category, text in entries]
     lines += ["", "### Run Summary", "", f"**Ended**: {iso_ms(end)}", "",
               f"**Total Duration**: {end - start:.1f}s", f"**Total Cost**: {fmt.money(cost)}",
               f"**Tasks Completed**: {states.count('DONE')}",
               f"**Tasks Failed**: {states.count('FAILED')}",
-              f"**Tasks Needing Review**: {states.count('AWAITING_HUMAN')}", ""]
-    return "\n".join(lines)
+              f"**Tasks Needing Review**: {states.count('AWAITING_HUMAN')}", "",
+              "| Task | State | Cost |", "|---|---|---|"]
+    lines += [f"| {task['id']} | {shown['state']} | {fmt.money(float(shown['cost_usd']))} |"
+              for task, _, shown in tasks]
+    return "\n".join(lines + [""])
