@@ -18,6 +18,7 @@ from orchestrator.cli.tasks import TASK_COMMANDS
 from orchestrator.cli.topic import add_topic_parser
 from orchestrator.cli.wf import add_wf_parser
 from orchestrator.cli.workflow import add_workflow_parser
+from orchestrator.cli.worktrees import add_worktrees_parser
 
 __all__ = ["main"]
 
@@ -162,6 +163,7 @@ _COMMANDS = {
     "topic": add_topic_parser,
     "hook": add_hook_parser,
     **TASK_COMMANDS,
+    "worktrees": add_worktrees_parser,
 }
 
 
