@@ -51,6 +51,7 @@ class Config:
     test_command: str | None = None  # the project's tests; detected when not set
     lint_command: str | None = None  # the project's linter, e.g. "ruff check ."
     preflight_tests: bool = False  # /execute-plan runs the tests first without asking
+    isolate: bool = False  # each step of a new run in a git worktree of its own
     routing: list | None = None  # tasks: [{role, risk, area, model, reason}], first match wins
     routing_default: str | None = None  # tasks: the model when no routing rule matches
     quality_gate: list | None = None  # tasks: the gate's commands (default: what the project has)
@@ -259,7 +260,7 @@ _KINDS = {"jobs": "count", "default_timeout_s": "count", "command_attempts": "co
           "agent_cmd": "text", "claude_command": "text", "model": "text", "models": "mapping",
           "permission_mode": "text", "allowed_tools": "list", "backoff_base_s": "amount",
           "backoff_cap_s": "amount", "backoff_budget_s": "amount", "test_command": "text",
-          "lint_command": "text", "preflight_tests": "flag", "routing": "rules",
+          "lint_command": "text", "preflight_tests": "flag", "isolate": "flag", "routing": "rules",
           "routing_default": "text", "quality_gate": "list"}
 _KIND_WORDS = {"count": "a positive integer", "text": "a string",
                "amount": "a finite number >= 0",

@@ -121,6 +121,9 @@ def _add_run(commands, common) -> None:
     run.add_argument("--max-cost", type=amount, metavar="USD",
                      help="no agent step starts once the run has spent this much; the run "
                           "then pauses (exit 3) until resumed with a higher cap")
+    run.add_argument("--isolate", action="store_true",
+                     help="each step in a git worktree of its own, merged back as it "
+                          "completes; the current branch gets the work at the end")
     run.add_argument("--agent-cmd", metavar="TEMPLATE",
                      help="run agent steps with this command instead of `claude -p`; "
                           "{prompt_file}, {agent}, {model}, {budget} are filled in")

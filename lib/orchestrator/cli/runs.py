@@ -40,7 +40,8 @@ def _cmd_run(args) -> int:
         else:
             result = run_driver.start_run(args.plan, plan_format=args.format,
                                           jobs=args.jobs, fresh=args.fresh, progress=progress,
-                                          max_cost=args.max_cost, agent_cmd=args.agent_cmd)
+                                          max_cost=args.max_cost, agent_cmd=args.agent_cmd,
+                                          isolate=args.isolate)
     except KeyboardInterrupt:
         print("orchestrate: interrupted; the run is saved. Continue it with "
               "`orchestrate run --resume NAME` (see `orchestrate runs`)", file=sys.stderr)

@@ -24,15 +24,15 @@ from orchestrator.plan.model import Plan
 __all__ = ["HeadlessRunner"]
 
 
-
 class HeadlessRunner:
     """Drives one run to its end (or an interruption): shell steps and agent steps."""
 
     def __init__(self, *, recorder: Recorder, plan: Plan, root: Path, config: Config,
                  store, redactor, durations: dict[str, float] | None = None,
                  backend=None, errors_dir: Path | None = None,
-                 exclude: list[Path] | None = None):
+                 exclude: list[Path] | None = None, isolation=None):
         self.recorder = recorder
+        self.isolation = isolation  # executors/isolation.Isolation: a worktree per step
         self.phases = {phase.id: phase for phase in plan.phases}
         self.root = root
         self.config = config
@@ -128,6 +128,9 @@ class HeadlessRunner:
 
     def _close_run(self) -> str:
         status, reason = decide.closing(self.state) or ("awaiting_human", None)
+        if self.isolation is not None:
+            for text in self.isolation.close(status):
+                self.recorder.record("note", text=text)
         payload = {"status": status}
         if reason:
             payload["reason"] = reason
@@ -149,12 +152,15 @@ class HeadlessRunner:
             self._finish(step_id, Outcome("failed", f"phase {step_id} is not in the plan",
                                           permanent=True), 0.0)
             return
+        root = self._workspace(step_id)
+        if root is None:
+            return
         if step.kind == "agent":
-            self._start_agent(step_id, phase, attempt)
+            self._start_agent(step_id, phase, attempt, root)
             return
         env = self._env(step_id, attempt)
         execution = StepExecution(
-            phase=phase, attempt=attempt, root=self.root, env=env,
+            phase=phase, attempt=attempt, root=root, env=env,
             log_path=self.store.step_log_path(step_id, attempt), redactor=self.redactor,
             timeout_s=step.timeout_s, blast_radius_command=self.config.blast_radius_command,
             watchdog=self.watchdog, now=time.monotonic(),
@@ -162,14 +168,26 @@ class HeadlessRunner:
         self.executions[step_id] = execution
         execution.start()
 
-    def _start_agent(self, step_id: str, phase, attempt: int) -> None:
+    def _workspace(self, step_id: str) -> Path | None:
+        """Where the step works: the project, or its own worktree when isolated (None:
+        the worktree could not be made, and the attempt is over)."""
+        if self.isolation is None:
+            return self.root
+        try:
+            return self.isolation.enter(step_id)
+        except OrchestrateError as problem:
+            self._finish(step_id, Outcome("failed", f"no worktree for the step: {problem}",
+                                          permanent=True), 0.0)
+            return None
+
+    def _start_agent(self, step_id: str, phase, attempt: int, root: Path) -> None:
         step = self.state.steps[step_id]
         log_path = self.store.step_log_path(step_id, attempt)
         prompt_path = (log_path.with_suffix(".prompt.md") if log_path is not None
                        else Path(os.devnull))
         try:
             request, warning = prepare_agent(
-                state=self.state, step=step, phase=phase, root=self.root, config=self.config,
+                state=self.state, step=step, phase=phase, root=root, config=self.config,
                 errors_dir=self.errors_dir, prompt_path=prompt_path, redactor=self.redactor)
         except OrchestrateError as problem:  # e.g. a malformed agent definition
             self._finish(step_id, Outcome("failed", str(problem), permanent=True), 0.0)
@@ -187,7 +205,7 @@ class HeadlessRunner:
         others = [other for other, execution in self.executions.items()
                   if self.state.steps[other].kind == "agent"]
         execution = AgentExecution(
-            phase=phase, attempt=attempt, root=self.root, env=self._env(step_id, attempt),
+            phase=phase, attempt=attempt, root=root, env=self._env(step_id, attempt),
             log_path=log_path, redactor=self.redactor, backend=self.backend, request=request,
             timeout_s=step.timeout_s, blast_radius_command=config.blast_radius_command,
             watchdog=self.watchdog, now=time.monotonic(), exclude=self.exclude,
@@ -227,7 +245,16 @@ class HeadlessRunner:
                 self._finish(step_id, outcome, now - execution.started_at)
 
     def _finish(self, step_id: str, outcome: Outcome, duration_s: float) -> None:
-        """An attempt is over; it is journalled at the start of the next turn."""
+        """An attempt is over; it is journalled at the start of the next turn (an isolated
+        step is merged first: what it is credited with is its worktree's diff)."""
+        if self.isolation is not None:
+            try:
+                outcome, note = self.isolation.leave(step_id, outcome)
+            except OrchestrateError as problem:
+                outcome, note = Outcome("failed", f"merging the step failed: {problem}",
+                                        permanent=True, cost_usd=outcome.cost_usd), None
+            if note:
+                self.recorder.record("note", text=note)
         self.finished.append((step_id, outcome, duration_s))
 
     def _stop_all(self) -> None:

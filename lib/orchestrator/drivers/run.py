@@ -59,10 +59,15 @@ def _durations(plan: Plan) -> dict[str, float]:
 
 def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Config, redactor,
            progress, notes: list[str], reports: RunReports, backend) -> RunResult:
+    isolation = None
+    if recorder.state.isolate:
+        from orchestrator.executors.isolation import Isolation
+
+        isolation = Isolation(project.root, store.name)
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=project.root, config=config,
                             store=store, redactor=redactor, durations=_durations(plan),
                             backend=backend, errors_dir=project.errors_dir,
-                            exclude=exclusions(project, reports, store))
+                            exclude=exclusions(project, reports, store), isolation=isolation)
     try:
         runner.run(tick=progress.tick)
     finally:
@@ -71,10 +76,25 @@ def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Conf
     return RunResult(recorder.state, store.run_dir, notes, reports.debug_log_path)
 
 
+def _check_isolable(root: Path) -> None:
+    """Isolation needs a git repository with a commit to branch from."""
+    from orchestrator.errors import OrchestrateError
+    from orchestrator.store import worktrees
+
+    try:
+        worktrees.rev_parse(root)
+    except worktrees.WorktreeError:
+        raise OrchestrateError(f"--isolate needs a git repository with at least one commit "
+                               f"at {root}") from None
+
+
 def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | None = None,
               fresh: bool = False, cwd: Path | None = None, progress,
-              max_cost: float | None = None, agent_cmd: str | None = None) -> RunResult:
-    """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh)."""
+              max_cost: float | None = None, agent_cmd: str | None = None,
+              isolate: bool = False) -> RunResult:
+    """Start a new run of ``plan_path``; refuse when an unfinished one exists (unless fresh).
+    ``isolate`` (or the config's): each step in a git worktree of its own, for the whole
+    run, resumes included."""
     plan_text = read_plan_text(plan_path)  # read once: what is parsed is what is kept
     plan, warnings = parse_plan(plan_text, plan_path, plan_format)
     project = open_project(cwd)
@@ -89,9 +109,12 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
     with lock:
         if lock.notice:
             notes.append(lock.notice)
+        extra = {"isolate": True} if isolate or config.isolate else None
+        if extra:
+            _check_isolable(project.root)
         recorder, reports = begin_run(store, project, plan, plan_path, plan_text, config,
                                       redactor, fresh=fresh, notes=notes,
-                                      listeners=[progress.event])
+                                      listeners=[progress.event], extra=extra)
         for note in notes:
             progress.note(note)
         return _drive(store, recorder, plan, project, config, redactor, progress, notes,

@@ -114,13 +114,14 @@ class RunState:
     session_id: str | None = None  # the Claude Code session driving a `wf` run (its hooks)
     lifecycle: list[dict] = field(default_factory=list)  # a task's states, in order (tasks)
     routes: list[dict] = field(default_factory=list)  # the model routed to each agent step
+    isolate: bool = False  # each step works in a git worktree of its own (executors/isolation)
 
     def to_dict(self) -> dict:
         """JSON-ready data; lists are copied, their entries (plain dicts) are shared."""
         data = {name: getattr(self, name) for name in _RUN_FIELDS if name != "steps"}
         data["notes"] = list(self.notes)
-        for name in ("lifecycle", "routes"):  # a task's only: other runs' state is as it was
-            if not data[name]:
+        for name in ("lifecycle", "routes", "isolate"):  # omitted unless used: other runs'
+            if not data[name]:                          # state is as it was
                 del data[name]
         data["steps"] = [step.to_dict() for step in self.steps.values()]
         return data
@@ -192,7 +193,7 @@ def _new_run(event: dict) -> RunState:
         plan_hash=event["plan_hash"], project_root=event["project_root"], jobs=event["jobs"],
         steps=steps, created_at=event["at"], updated_at=event["at"],
         max_cost_usd=event.get("max_cost_usd"), driver=event.get("driver", "headless"),
-        session_id=event.get("session_id"),
+        session_id=event.get("session_id"), isolate=bool(event.get("isolate", False)),
     )
 
 

@@ -26,7 +26,7 @@ from orchestrator.errors import OrchestrateError
 
 __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integration_branch",
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
-           "remove", "listed", "prune", "prune_entry", "worktree_name_prefix", "rev_parse"]
+           "remove", "land", "listed", "prune", "prune_entry", "worktree_name_prefix", "rev_parse"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
 BRANCH_ROOT = "orchestrate"
@@ -221,6 +221,25 @@ def merge(root: Path, run: str, worktree: Worktree, message: str) -> Merge:
                 "-p", theirs, "-m", message).stdout.strip()
     _git(root, "update-ref", target, made, current)
     return Merge("merge", made)
+
+
+def land(root: Path, run: str, user_head: str) -> str:
+    """Bring the run's integration branch into the user's branch at the run's end: a
+    fast-forward of the user's checkout when nothing moved there, else the branch is kept
+    for the user to merge. What happened, in words."""
+    branch = integration_branch(run)
+    ref = f"refs/heads/{branch}"
+    if rev_parse(root) != user_head:
+        return f"the user's branch moved during the run: the work is kept on {branch}"
+    if rev_parse(root, ref) == user_head:
+        _git(root, "update-ref", "-d", ref)
+        return "nothing to merge: no step changed the tree"
+    done = _git(root, "merge", "--ff-only", "--quiet", ref, check=False)
+    if done.returncode != 0:
+        return (f"{branch} could not be fast-forwarded into the working tree "
+                f"({(done.stderr or done.stdout).strip()[:200]}): merge it yourself")
+    _git(root, "update-ref", "-d", ref)
+    return f"the run's work was fast-forwarded into the current branch from {branch}"
 
 
 def _force_remove(root: Path, path: Path, branch: str | None) -> None:

@@ -1,0 +1,82 @@
+"""A git worktree per step (``isolate: true``, `orchestrate run --isolate`): each step works
+in its own worktree at the run's integration commit, its evidence is checked there, and once
+it completes it is committed and merged into the run's integration branch, so that steps
+running at once never see each other's half-written files. The user's branch and working
+tree are left alone until the run completes, when the integration branch is fast-forwarded
+into the user's branch (or kept, and named, when it cannot be).
+
+Steps merge as they complete, and a step starts only once its dependencies completed, so
+merges happen in dependency order. The git work itself is in store/worktrees.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from orchestrator.engine.outcome import Outcome
+from orchestrator.store import worktrees
+
+__all__ = ["Isolation"]
+
+
+class Isolation:
+    """The worktrees of one run's steps, from their start to their merge."""
+
+    def __init__(self, root: Path, run: str):
+        self.root = root
+        self.run = run
+        self.user_head = worktrees.rev_parse(root)
+        worktrees.start_integration(root, run)
+        self.open: dict[str, worktrees.Worktree] = {}
+
+    @property
+    def branch(self) -> str:
+        return worktrees.integration_branch(self.run)
+
+    def enter(self, step_id: str) -> Path:
+        """The step's worktree, at the integration branch's commit now; its path."""
+        base = worktrees.rev_parse(self.root, f"refs/heads/{self.branch}")
+        tree = worktrees.create(self.root, self.run, step_id, base)
+        self.open[step_id] = tree
+        return tree.path
+
+    def leave(self, step_id: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+        """The attempt is over: merge a completed step, drop a failed attempt's worktree.
+        Returns the outcome (a stray commit or a conflict fails the step) and a note."""
+        tree = self.open.pop(step_id, None)
+        if tree is None:
+            return outcome, None
+        if outcome.outcome != "completed":
+            worktrees.remove(self.root, tree)
+            return outcome, None
+        stray = worktrees.stray_commits(self.root, tree, self.user_head)
+        if stray:
+            worktrees.remove(self.root, tree)
+            return Outcome("failed", f"{stray}; the step's work is not merged",
+                           permanent=True, cost_usd=outcome.cost_usd), None
+        changed = worktrees.diff(tree).files
+        worktrees.commit_all(tree, f"orchestrate: step {step_id} of run {self.run}")
+        merged = worktrees.merge(self.root, self.run, tree,
+                                 f"orchestrate: merge step {step_id} of run {self.run}")
+        if merged.kind == "conflict":
+            worktrees.remove(self.root, tree, keep_branch=True)
+            files = ", ".join(merged.conflicts[:10])
+            return Outcome("failed", f"merge conflict with {self.branch} in {files}; the "
+                                     f"step's work is kept on {tree.branch}", permanent=True,
+                           cost_usd=outcome.cost_usd), None
+        worktrees.remove(self.root, tree)
+        shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more"
+                                           if len(changed) > 10 else "")
+        return outcome, (f"step {step_id}: merged into {self.branch} ({merged.kind}), "
+                         f"credited with {len(changed)} file(s): {shown or 'none'}")
+
+    def close(self, status: str) -> list[str]:
+        """The run is over: remove what is left of its worktrees; when it completed, bring
+        the integration branch into the user's branch. Notes for the journal."""
+        for tree in self.open.values():
+            worktrees.remove(self.root, tree)
+        self.open.clear()
+        worktrees.prune(self.root, {self.run})
+        if status != "completed":
+            return [f"the run's merged work is on {self.branch}"]
+        return [worktrees.land(self.root, self.run, self.user_head)]

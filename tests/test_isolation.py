@@ -1,0 +1,124 @@
+"""`orchestrate run --isolate` with real git and processes: each step in its own worktree,
+merged back in dependency order, the user's tree untouched until the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.run_helpers import REPO, journal, runner_env, write
+
+FAKE = REPO / "tests" / "fake_claude.py"
+
+
+def agent_phase(phase_id: str, files: str, depends: str = "none", verify: str = "") -> str:
+    text = (f"## Phase {phase_id}: Work {phase_id}\n\n- **Owner:** implementer\n"
+            f"- **Type:** implementation\n- **Depends on:** {depends}\n- **Files:** {files}\n\n"
+            f"Do phase {phase_id}.\n\n")
+    if verify:
+        text += f"**Verify:**\n```bash\n{verify}\n```\n\n"
+    return text
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def project_with(tmp_path: Path, plan: str, steps: dict) -> tuple[Path, Path]:
+    root = tmp_path / "project"
+    write(root / "plan.md", plan)
+    write(root / "shared.txt", "one\ntwo\nthree\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps({"steps": steps, "default": [{}]}))
+    return root, scenario
+
+
+def run(root: Path, scenario: Path) -> subprocess.CompletedProcess:
+    env = runner_env(FAKE_CLAUDE_SCENARIO=str(scenario))
+    return subprocess.run([sys.executable, "-m", "orchestrator", "run", "plan.md", "--isolate",
+                           "--jobs", "2", "--agent-cmd", f"{sys.executable} {FAKE}"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+
+
+def notes(root: Path) -> list[str]:
+    return [e["text"] for e in journal(root, "plan") if e["type"] == "note"]
+
+
+def calls(scenario: Path) -> list[dict]:
+    path = scenario.with_name(scenario.name + ".calls.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_parallel_steps_each_work_in_their_own_worktree_and_both_merge(tmp_path):
+    plan = "# Plan: two at once\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt") \
+        + agent_phase("3", "c.txt", "Phase 1, Phase 2", verify="test -f a.txt && test -f b.txt")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"a.txt": "a\n"}, "sleep": 0.3}],
+        "2": [{"write": {"b.txt": "b\n"}, "sleep": 0.3}],
+        "3": [{"write": {"c.txt": "c\n"}}]})
+    head = git(root, "rev-parse", "HEAD").strip()
+    done = run(root, scenario)
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = notes(root)
+    assert any("step 1: merged" in n and "credited with 1 file(s): a.txt" in n for n in said)
+    assert any("step 2: merged" in n and "credited with 1 file(s): b.txt" in n for n in said)
+    assert any("step 3: merged" in n and "1 file(s): c.txt" in n for n in said)
+    assert any("fast-forwarded into the current branch" in n for n in said)
+    # every agent worked in a worktree of its own, never in the project itself
+    prompts = {c["step"]: c["prompt"] for c in calls(scenario)}
+    for step in ("1", "2", "3"):
+        assert f"/.claude/worktrees/plan-{step}/" in prompts[step]
+    # the user's branch got all of it at the end, on top of where it was
+    assert git(root, "merge-base", "--is-ancestor", head, "HEAD") == ""
+    assert (root / "a.txt").read_text() == "a\n" and (root / "c.txt").exists()
+    assert len(git(root, "worktree", "list").splitlines()) == 1
+    assert "orchestrate/" not in git(root, "branch", "--list")
+    seen = git(root, "status", "--porcelain", "--untracked-files=all")
+    assert ".claude/worktrees" not in seen and "a.txt" not in seen
+
+
+def test_conflicting_edits_are_named_and_nothing_is_lost(tmp_path):
+    # each declares a file of its own, so they run at once; both also edit shared.txt
+    plan = "# Plan: clash\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"a.txt": "a", "shared.txt": "one\nleft\nthree\n"}, "sleep": 0.2}],
+        "2": [{"write": {"b.txt": "b", "shared.txt": "one\nright\nthree\n"},
+               "sleep": 0.4}]})
+    head = git(root, "rev-parse", "HEAD").strip()
+    done = run(root, scenario)
+    assert done.returncode == 1
+    finished = {e["step"]: e for e in journal(root, "plan") if e["type"] == "step_finished"}
+    assert finished["1"]["outcome"] == "completed"
+    assert "merge conflict" in finished["2"]["error"] and "shared.txt" in finished["2"]["error"]
+    assert git(root, "rev-parse", "HEAD").strip() == head  # the user's branch: untouched
+    assert "left" in git(root, "show", "orchestrate/plan/integration:shared.txt")
+    assert "right" in git(root, "show", "orchestrate/plan/2:shared.txt")
+    assert len(git(root, "worktree", "list").splitlines()) == 1
+
+
+def test_an_agent_committing_on_another_branch_fails_its_step(tmp_path):
+    plan = "# Plan: stray\n\n" + agent_phase("1", "a.txt")
+    root, scenario = project_with(tmp_path, plan, {"1": [{"write": {"a.txt": "a\n"}}]})
+    hook = tmp_path / "bin" / "git-stray"
+    write(hook, "")
+    wrapper = tmp_path / "agent.sh"
+    wrapper.write_text(f'#!/bin/sh\n"{sys.executable}" "{FAKE}" "$@" && '
+                       'git checkout -q -b elsewhere && git add -A && '
+                       'git -c user.name=a -c user.email=a@b commit -qm stray >/dev/null\n')
+    wrapper.chmod(0o755)
+    env = runner_env(FAKE_CLAUDE_SCENARIO=str(scenario))
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "run", "plan.md", "--isolate",
+                           "--agent-cmd", str(wrapper)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (finished,) = [e for e in journal(root, "plan") if e["type"] == "step_finished"]
+    assert "not on its branch orchestrate/plan/1" in finished["error"]
+    assert not (root / "a.txt").exists()
+    assert os.path.exists(root / "plan.md")
