@@ -122,3 +122,34 @@ def test_an_agent_committing_on_another_branch_fails_its_step(tmp_path):
     assert "not on its branch orchestrate/plan/1" in finished["error"]
     assert not (root / "a.txt").exists()
     assert os.path.exists(root / "plan.md")
+
+
+def test_a_killed_isolated_run_resumes_and_leaves_no_worktree_behind(tmp_path):
+    import signal
+    import time
+
+    plan = "# Plan: killed\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt",
+                                                                           "Phase 1")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"a.txt": "a\n"}, "sleep": 3}, {"write": {"a.txt": "a\n"}}],
+        "2": [{"write": {"b.txt": "b\n"}}]})
+    env = runner_env(FAKE_CLAUDE_SCENARIO=str(scenario))
+    argv = [sys.executable, "-m", "orchestrator", "run", "plan.md", "--isolate",
+            "--agent-cmd", f"{sys.executable} {FAKE}"]
+    runner = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (
+            root / ".claude" / "worktrees" / "plan-1").exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(runner.pid, signal.SIGKILL)
+    runner.wait()
+    assert len(git(root, "worktree", "list").splitlines()) == 2  # the killed step's
+    resumed = subprocess.run([sys.executable, "-m", "orchestrator", "run", "--resume", "plan",
+                              "--agent-cmd", f"{sys.executable} {FAKE}"], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert len(git(root, "worktree", "list").splitlines()) == 1
+    assert (root / "a.txt").exists() and (root / "b.txt").exists()
+    assert "orchestrate/" not in git(root, "branch", "--list")
