@@ -153,3 +153,28 @@ def test_a_killed_isolated_run_resumes_and_leaves_no_worktree_behind(tmp_path):
     assert len(git(root, "worktree", "list").splitlines()) == 1
     assert (root / "a.txt").exists() and (root / "b.txt").exists()
     assert "orchestrate/" not in git(root, "branch", "--list")
+
+
+def test_under_wf_each_agent_action_names_its_worktree_and_both_merge(tmp_path):
+    from tests.wf_helpers import Wf
+
+    plan = "# Plan: two at once\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt")
+    root, scenario = project_with(tmp_path, plan, {"1": [{"write": {"a.txt": "a\n"}}],
+                                                   "2": [{"write": {"b.txt": "b\n"}}]})
+    write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+    wf = Wf(root, scenario)
+    started = wf.call("start", "--plan", "plan.md")
+    first = wf.call("next", started["run"])
+    agents = [a for a in first["actions"] if a["type"] == "agent"]
+    assert sorted(a["worktree"] for a in agents) == [
+        str(root / ".claude" / "worktrees" / f"plan-{n}") for n in (1, 2)]
+    assert all(a["worktree"] in a["prompt"] for a in agents)
+    for action in agents:
+        wf.perform(action)
+        assert not (root / "a.txt").exists()  # the user's tree: untouched meanwhile
+    reports = [wf.call("report", started["run"], a["id"]) for a in agents]
+    assert [r["outcome"] for r in reports] == ["completed", "completed"], reports
+    done = wf.drive(started["run"])
+    assert done["status"] == "completed", done
+    assert (root / "a.txt").exists() and (root / "b.txt").exists()
+    assert len(git(root, "worktree", "list").splitlines()) == 1

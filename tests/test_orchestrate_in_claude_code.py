@@ -200,3 +200,34 @@ def test_the_plugin_loaded_with_plugin_dir_runs_execute_plan(project):
              if block.get("name") == "Agent"}
     assert types == {"orchestrate:designer", "orchestrate:implementer"}
     assert "## Execution Checkpoints" in plan.read_text()
+
+
+def test_execute_plan_isolates_parallel_phases_in_worktrees(project):
+    """`isolate: true`: each Agent action names its own worktree, the subagents write there,
+    everything merges, and `git worktree list` is back to one entry at the end."""
+    import subprocess
+
+    project.write("plan.md", EXECUTE_PLAN)
+    project.write("Makefile", "test:\n\ttest -s src/app.txt\n")
+    project.write(".claude/orchestrate.yaml", "isolate: true\n")
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "the plan, isolated")
+    shutil.copy(REPO / ".claude" / "commands" / "execute-plan.md",
+                project.root / ".claude" / "commands" / "execute-plan.md")
+    result, server = project.claude("/execute-plan plan.md", ScriptedModel(Scenario()))
+    final = succeeded(result)
+    assert "run completed: 5 of 5 steps done" in final["result"], final["result"]
+    handed = [a for answer in answers(server, "wf-next@1") for a in answer["actions"]
+              if a["type"] == "agent"]
+    trees = {a["step"]: a["worktree"] for a in handed}
+    assert set(trees) == {"1", "2", "3"} and len(set(trees.values())) == 3
+    writes = [b["input"]["file_path"] for b in server.tool_uses(None)
+              if b.get("name") == "Write"]
+    assert any(path.startswith(trees["2"]) and path.endswith("src/storage.txt")
+               for path in writes)
+    assert any(path.startswith(trees["3"]) and path.endswith("src/search.txt")
+               for path in writes)
+    assert (project.root / "src" / "app.txt").exists()  # landed in the user's branch
+    listed = subprocess.run(["git", "worktree", "list"], cwd=project.root, check=True,
+                            capture_output=True, text=True).stdout
+    assert len(listed.splitlines()) == 1, listed

@@ -71,7 +71,8 @@ class Wf:
         and act (here: the scripted behaviour of its step)."""
         assert action["type"] == "agent"
         prompt = self.prompt_of(action)
-        subprocess.run([sys.executable, str(FAKE)], cwd=self.project, input=prompt,
+        where = action.get("worktree") or self.project  # an isolated step works there
+        subprocess.run([sys.executable, str(FAKE)], cwd=where, input=prompt,
                        env=env_for(self.project, self.scenario,
                                    ORCHESTRATE_STEP=action["step"]),
                        capture_output=True, text=True, timeout=60, check=True)

@@ -63,7 +63,7 @@ def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Conf
     if recorder.state.isolate:
         from orchestrator.executors.isolation import Isolation
 
-        isolation = Isolation(project.root, store.name)
+        isolation = Isolation(project.root, store.name, store.run_dir, take_head=True)
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=project.root, config=config,
                             store=store, redactor=redactor, durations=_durations(plan),
                             backend=backend, errors_dir=project.errors_dir,

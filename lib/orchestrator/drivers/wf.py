@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config import Config, detect_test_command, load_config
-from orchestrator.drivers import wf_actions
+from orchestrator.drivers import wf_actions, wf_isolation
 from orchestrator.drivers.wf_actions import action_id
 from orchestrator.engine import decide
 from orchestrator.engine.outcome import Outcome, attempt_result, finish_payload
@@ -123,14 +123,16 @@ def _decide(call: _Call) -> list[dict]:
     phases = session.load_phases(call.store)
     state = call.state
     starting = decide.next_steps(state, decide.scheduler_for(state), state.jobs)
-    before = {step_id: wf_actions.before_snapshot(call, state.steps[step_id])
-              for step_id in starting if state.steps[step_id].kind == "agent"}
+    roots = {step_id: wf_isolation.workspace(call, step_id) for step_id in starting}
+    for step_id in starting:  # the tree before each agent works, for its report
+        if state.steps[step_id].kind == "agent":
+            wf_actions.before_snapshot(call, state.steps[step_id], roots[step_id])
     with call.recorder.batch():
         for step_id in starting:
             attempt = call.state.steps[step_id].attempts + 1
             call.recorder.record("step_started", step=step_id,
                                  action=action_id(step_id, attempt))
-    actions = [wf_actions.action(call, call.state.steps[step_id], phases, before.get(step_id))
+    actions = [wf_actions.action(call, call.state.steps[step_id], phases, roots[step_id])
                for step_id in starting]
     if actions or any(s.status == "running" for s in call.state.steps.values()):
         return actions
@@ -163,6 +165,8 @@ def _close(call: _Call) -> dict:
     payload = {"status": status}
     if reason:
         payload["reason"] = reason
+    for text in wf_isolation.closing_notes(call, status):
+        call.recorder.record("note", text=text)
     call.recorder.record("run_finished", **payload)
     call.reports.close(call.state)
     if call.state.ask is not None:
@@ -211,8 +215,7 @@ def _hand_out_again(call: _Call, text: str) -> dict:
         raise ActionError(f"action {text} is not in flight in run {call.state.name}; "
                           f"see `orchestrate wf status {call.state.name} --json`")
     phases = session.load_phases(call.store)
-    before = wf_actions.before_path(call, step_id, attempt)
-    return wf_actions.action(call, step, phases, before if before.exists() else None)
+    return wf_actions.action(call, step, phases, wf_isolation.project_for(call, step_id).root)
 
 
 def _in_flight(state: RunState, handed: set[str]) -> list[dict]:
@@ -265,27 +268,17 @@ def report(name: str, text: str, *, note: str | None = None, cwd: Path | None = 
                   for f in other.files]
         started_at = step.started_at
         before = wf_actions.before_path(call, step.id, attempt)
-        project, config, redactor = call.project, call.config, call.redactor
-        exclude = session.exclusions(project, call.reports, call.store)
+        config, redactor = call.config, call.redactor
+        project = wf_isolation.project_for(call, step.id)
+        exclude = session.exclusions(call.project, call.reports, call.store)
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
     outcome = judge_agent_attempt(phases[step.id], project, config, redactor, before, exclude,
                            others, log_path, state, step, attempt)
-    outcome.note = _note(note, log_path.parent.parent, text)
+    outcome.note = wf_actions.report_note(note, log_path.parent.parent, text)
+    with _locked(name, cwd) as call:
+        outcome = wf_isolation.settle(call, step.id, outcome)
     return _record(name, text, "agent", outcome, started_at, "orchestrate/wf-report@1", cwd)
-
-
-def _note(said: str | None, run_dir: Path, action: str) -> str | None:
-    """What the agent said, and which files Claude Code's hooks saw it write: kept with
-    the attempt as a note, never the verdict."""
-    from orchestrator.drivers.hooks import writes_seen
-
-    seen = writes_seen(run_dir, action)
-    parts = [clip_text(said, 500)] if said else []
-    if seen:
-        parts.append("the hooks saw the agent write: " + ", ".join(seen[:10])
-                     + (f" and {len(seen) - 10} more" if len(seen) > 10 else ""))
-    return clip_text("; ".join(parts), 1000) if parts else None
 
 
 def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
@@ -297,11 +290,14 @@ def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
                            log=str(call.store.step_log_path(step.id, attempt)))
         phase = session.load_phases(call.store)[step.id]
         started_at = step.started_at
-        project, config, redactor = call.project, call.config, call.redactor
+        config, redactor = call.config, call.redactor
+        project = wf_isolation.project_for(call, step.id)
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
     outcome = run_command_attempt(phase, project, config, redactor, log_path, state, step, attempt,
                             timeout_s=step.timeout_s)
+    with _locked(name, cwd) as call:
+        outcome = wf_isolation.settle(call, step.id, outcome)
     answer = _record(name, text, "command", outcome, started_at, "orchestrate/wf-exec@1",
                      cwd, log=str(log_path))
     if outcome.outcome != "completed" and outcome.tail:

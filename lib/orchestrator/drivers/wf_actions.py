@@ -25,18 +25,21 @@ def before_path(call, step_id: str, attempt: int) -> Path:
     return call.store.step_log_path(step_id, attempt).with_suffix(".before.json")
 
 
-def before_snapshot(call, step: StepState) -> Path:
-    """The tree before the agent works, kept on disk for the report in another process."""
+def before_snapshot(call, step: StepState, root: Path) -> Path:
+    """The tree (``root``: the project, or the step's worktree) before the agent works,
+    kept on disk for the report in another process."""
     from orchestrator.verify.snapshot import take_snapshot
 
     path = before_path(call, step.id, step.attempts + 1)
-    snapshot = take_snapshot(call.project.root,
+    snapshot = take_snapshot(root,
                              session.exclusions(call.project, call.reports, call.store))
     write_atomic(path, json.dumps(snapshot.to_dict(), separators=(",", ":")).encode())
     return path
 
 
-def action(call, step: StepState, phases: dict, before: Path | None) -> dict:
+def action(call, step: StepState, phases: dict, root: Path) -> dict:
+    """The action of ``step``'s attempt now; ``root``: where it works (the project, or the
+    step's worktree, which the action then names)."""
     aid = action_id(step.id, step.attempts)
     if step.kind == "command":
         return {"type": "command", "id": aid, "step": step.id,
@@ -47,17 +50,22 @@ def action(call, step: StepState, phases: dict, before: Path | None) -> dict:
     phase = phases[step.id]
     prompt_path = call.store.step_log_path(step.id, step.attempts).with_suffix(".prompt.md")
     request, _ = prepare_agent(state=call.state, step=step, phase=phase,
-                               root=call.project.root, config=call.config,
+                               root=root, config=call.config,
                                errors_dir=call.project.errors_dir, prompt_path=prompt_path,
                                redactor=call.redactor)
-    root = call.project.root
-    return {
+    prompt = f"Read {_relative(prompt_path, call.project.root)} and do what it says."
+    found = {
         "type": "agent", "id": aid, "step": step.id,
         "subagent_type": _subagent_type(request),
         "description": clip_text(f"Phase {step.id}: {step.title}", 60),
-        "prompt": f"Read {_relative(prompt_path, root)} and do what it says.",
+        "prompt": prompt,
         "expects": contract.expects(phase, call.config.blast_radius_command, root),
     }
+    if root != call.project.root:
+        found["worktree"] = str(root)
+        found["prompt"] = (f"Work only in the git worktree {root} (cd there first; "
+                           f"EnterWorktree accepts this path). {prompt}")
+    return found
 
 
 AGENT_PREFIX_ENV = "ORCHESTRATE_AGENT_PREFIX"
@@ -107,3 +115,16 @@ def after_done(state: RunState) -> dict:
 
     then = next_task_command(state)
     return {"then": then} if then else {}
+
+
+def report_note(said: str | None, run_dir: Path, action: str) -> str | None:
+    """What the agent said, and which files Claude Code's hooks saw it write: kept with
+    the attempt as a note, never the verdict."""
+    from orchestrator.drivers.hooks import writes_seen
+
+    seen = writes_seen(run_dir, action)
+    parts = [clip_text(said, 500)] if said else []
+    if seen:
+        parts.append("the hooks saw the agent write: " + ", ".join(seen[:10])
+                     + (f" and {len(seen) - 10} more" if len(seen) > 10 else ""))
+    return clip_text("; ".join(parts), 1000) if parts else None

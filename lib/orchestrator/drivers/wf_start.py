@@ -47,7 +47,7 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
         try:
             recorder, reports = session.begin_run(
                 store, project, plan, plan_path, plan_text, config, redactor, fresh=fresh,
-                notes=notes, driver="wf", extra=_session())
+                notes=notes, driver="wf", extra={**_session(), **_isolate(project, config)})
         except session.UnfinishedRun as unfinished:
             return _resumable(unfinished.state, f"orchestrate wf start --plan "
                                                 f"{shlex.quote(plan_path)} --fresh --json")
@@ -70,6 +70,16 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
     if notes:
         answer["notes"] = [clip_text(note, 200) for note in notes]
     return answer
+
+
+def _isolate(project, config) -> dict:
+    """``isolate: true``: each step of the run in a git worktree of its own."""
+    if not config.isolate:
+        return {}
+    from orchestrator.drivers.run import _check_isolable
+
+    _check_isolable(project.root)
+    return {"isolate": True}
 
 
 def _session() -> dict:

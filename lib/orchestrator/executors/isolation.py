@@ -11,23 +11,46 @@ merges happen in dependency order. The git work itself is in store/worktrees.py.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from orchestrator.engine.outcome import Outcome
 from orchestrator.store import worktrees
+from orchestrator.store.snapshot import write_atomic
+
+HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD the run must not move
 
 __all__ = ["Isolation"]
 
 
 class Isolation:
-    """The worktrees of one run's steps, from their start to their merge."""
+    """The worktrees of one run's steps, from their start to their merge. Holds nothing
+    a later process could not find again (each `wf` call is a process of its own): a
+    step's worktree is found by its name, its base is where its branch left the
+    integration branch, and the user's HEAD is kept in the run's folder."""
 
-    def __init__(self, root: Path, run: str):
+    def __init__(self, root: Path, run: str, run_dir: Path, *, take_head: bool = False):
         self.root = root
         self.run = run
-        self.user_head = worktrees.rev_parse(root)
+        self.head_file = Path(run_dir) / HEAD_FILE
         worktrees.start_integration(root, run)
-        self.open: dict[str, worktrees.Worktree] = {}
+        self.user_head = None if take_head else self._kept_head()
+        if self.user_head is None:  # a new run, or a driver (re)starting it: HEAD now
+            self.user_head = worktrees.rev_parse(root)
+            write_atomic(self.head_file, json.dumps({"user_head": self.user_head}).encode())
+
+    def _kept_head(self) -> str | None:
+        try:
+            return json.loads(self.head_file.read_bytes())["user_head"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def path_of(self, step_id: str) -> Path | None:
+        tree = self._tree(step_id)
+        return tree.path if tree is not None else None
+
+    def _tree(self, step_id: str) -> worktrees.Worktree | None:
+        return worktrees.existing(self.root, self.run, step_id)
 
     @property
     def branch(self) -> str:
@@ -36,14 +59,12 @@ class Isolation:
     def enter(self, step_id: str) -> Path:
         """The step's worktree, at the integration branch's commit now; its path."""
         base = worktrees.rev_parse(self.root, f"refs/heads/{self.branch}")
-        tree = worktrees.create(self.root, self.run, step_id, base)
-        self.open[step_id] = tree
-        return tree.path
+        return worktrees.create(self.root, self.run, step_id, base).path
 
     def leave(self, step_id: str, outcome: Outcome) -> tuple[Outcome, str | None]:
         """The attempt is over: merge a completed step, drop a failed attempt's worktree.
         Returns the outcome (a stray commit or a conflict fails the step) and a note."""
-        tree = self.open.pop(step_id, None)
+        tree = self._tree(step_id)
         if tree is None:
             return outcome, None
         if outcome.outcome != "completed":
@@ -73,9 +94,6 @@ class Isolation:
     def close(self, status: str) -> list[str]:
         """The run is over: remove what is left of its worktrees; when it completed, bring
         the integration branch into the user's branch. Notes for the journal."""
-        for tree in self.open.values():
-            worktrees.remove(self.root, tree)
-        self.open.clear()
         worktrees.prune(self.root, {self.run})
         if status != "completed":
             return [f"the run's merged work is on {self.branch}"]

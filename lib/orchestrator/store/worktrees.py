@@ -26,7 +26,8 @@ from orchestrator.errors import OrchestrateError
 
 __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integration_branch",
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
-           "remove", "land", "listed", "prune", "prune_entry", "worktree_name_prefix", "rev_parse"]
+           "remove", "land", "existing", "listed", "prune", "prune_entry",
+           "worktree_name_prefix", "rev_parse"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
 BRANCH_ROOT = "orchestrate"
@@ -161,6 +162,19 @@ def _exclude(root: Path) -> None:
         exclude.parent.mkdir(parents=True, exist_ok=True)
         with open(exclude, "a", encoding="utf-8") as out:
             out.write(("" if not text or text.endswith("\n") else "\n") + line + "\n")
+
+
+def existing(root: Path, run: str, step: str) -> Worktree | None:
+    """The step's worktree if it is there, its base where its branch left the
+    integration branch."""
+    path, branch = _paths(root, run, step)
+    if not (path / ".git").exists():
+        return None
+    base = _git(root, "merge-base", f"refs/heads/{branch}",
+                f"refs/heads/{integration_branch(run)}", check=False)
+    if base.returncode != 0:
+        return None
+    return Worktree(path, branch, base.stdout.strip())
 
 
 def diff(worktree: Worktree) -> Diff:

@@ -1,0 +1,52 @@
+"""The `wf` driver's side of isolation (``isolate: true``): each action of an isolated run
+works in its step's git worktree, handed out with the action and judged there, and merged
+into the run's integration branch once its report or exec says it completed. Each call is
+a process of its own, so everything is found again from the run (executors/isolation.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from orchestrator.engine.outcome import Outcome
+
+__all__ = ["isolation_of", "workspace", "project_for", "settle", "closing_notes"]
+
+
+def isolation_of(call):
+    if not call.state.isolate:
+        return None
+    from orchestrator.executors.isolation import Isolation
+
+    return Isolation(call.project.root, call.state.name, call.store.run_dir)
+
+
+def workspace(call, step_id: str) -> Path:
+    """Where the step about to be handed out works: its new worktree, or the project."""
+    isolation = isolation_of(call)
+    return call.project.root if isolation is None else isolation.enter(step_id)
+
+
+def project_for(call, step_id: str):
+    """The project as the step's checks see it: rooted at the step's worktree if any."""
+    isolation = isolation_of(call)
+    path = isolation.path_of(step_id) if isolation is not None else None
+    return call.project if path is None else dataclasses.replace(call.project, root=path)
+
+
+def settle(call, step_id: str, outcome: Outcome) -> Outcome:
+    """Merge a completed step (or drop a failed attempt's worktree); what was merged and
+    credited goes with the attempt's note."""
+    isolation = isolation_of(call)
+    if isolation is None:
+        return outcome
+    outcome, note = isolation.leave(step_id, outcome)
+    if note:
+        outcome.note = f"{outcome.note}; {note}" if outcome.note else note
+    return outcome
+
+
+def closing_notes(call, status: str) -> list[str]:
+    isolation = isolation_of(call)
+    return [] if isolation is None else isolation.close(status)
