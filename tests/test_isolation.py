@@ -93,13 +93,31 @@ def test_conflicting_edits_are_named_and_nothing_is_lost(tmp_path):
                "sleep": 0.4}]})
     head = git(root, "rev-parse", "HEAD").strip()
     done = run(root, scenario)
-    assert done.returncode == 1
+    assert done.returncode == 3, done.stdout + done.stderr  # awaiting the user's choice
     finished = {e["step"]: e for e in journal(root, "plan") if e["type"] == "step_finished"}
     assert finished["1"]["outcome"] == "completed"
     assert "merge conflict" in finished["2"]["error"] and "shared.txt" in finished["2"]["error"]
+    (asked,) = [e for e in journal(root, "plan") if e["type"] == "ask_opened"]
+    assert asked["id"] == "merge-conflict" and "shared.txt" in asked["question"]
     assert git(root, "rev-parse", "HEAD").strip() == head  # the user's branch: untouched
     assert "left" in git(root, "show", "orchestrate/plan/integration:shared.txt")
-    assert "right" in git(root, "show", "orchestrate/plan/2:shared.txt")
+    kept = [b.strip() for b in git(root, "branch", "--list", "orchestrate/plan/2-conflict-*")
+            .splitlines()]
+    assert len(kept) == 1 and "right" in git(root, "show", f"{kept[0]}:shared.txt")
+    assert len(git(root, "worktree", "list").splitlines()) == 1
+    # retry on the new base: the step runs again where step 1's work already is
+    env = runner_env(FAKE_CLAUDE_SCENARIO=str(scenario))
+    answered = subprocess.run([sys.executable, "-m", "orchestrator", "wf", "answer", "plan",
+                               "merge-conflict", "retry", "--json"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert answered.returncode == 0, answered.stderr
+    resumed = subprocess.run([sys.executable, "-m", "orchestrator", "run", "--resume", "plan",
+                              "--agent-cmd", f"{sys.executable} {FAKE}"], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert (root / "shared.txt").read_text() == "one\nright\nthree\n"
+    assert (root / "a.txt").exists() and (root / "b.txt").exists()
+    assert kept[0] in git(root, "branch", "--list")  # the first attempt's work: still there
     assert len(git(root, "worktree", "list").splitlines()) == 1
 
 

@@ -255,6 +255,9 @@ class HeadlessRunner:
                                         permanent=True, cost_usd=outcome.cost_usd), None
             if note:
                 self.recorder.record("note", text=note)
+            ask, self.isolation.conflict = self.isolation.conflict, None
+            if ask is not None and self.state.ask is None:
+                self.recorder.record("ask_opened", **ask)
         self.finished.append((step_id, outcome, duration_s))
 
     def _stop_all(self) -> None:

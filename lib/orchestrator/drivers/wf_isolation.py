@@ -42,6 +42,8 @@ def settle(call, step_id: str, outcome: Outcome) -> Outcome:
     if isolation is None:
         return outcome
     outcome, note = isolation.leave(step_id, outcome)
+    if isolation.conflict is not None and call.state.ask is None:
+        call.recorder.record("ask_opened", **isolation.conflict)
     if note:
         outcome.note = f"{outcome.note}; {note}" if outcome.note else note
     return outcome

@@ -20,7 +20,20 @@ from orchestrator.store.snapshot import write_atomic
 
 HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD the run must not move
 
-__all__ = ["Isolation"]
+__all__ = ["Isolation", "CONFLICT_ASK", "conflict_ask"]
+
+CONFLICT_ASK = "merge-conflict"
+
+
+def conflict_ask(step_id: str, files: str, kept: str, branch: str) -> dict:
+    """The question a merge conflict puts to the user; its answer is journalled like any
+    other (`orchestrate wf answer RUN merge-conflict retry`)."""
+    return {"id": CONFLICT_ASK,
+            "question": f"Step {step_id} conflicts with {branch} in {files}. Its work is "
+                        f"kept on {kept}. Retry the step on the new base, or stop here "
+                        f"(resolve by hand: merge {kept} into {branch}, then resume)?",
+            "options": [{"id": "retry", "label": "Retry the step on the new base"},
+                        {"id": "stop", "label": "Stop; both branches stay as they are"}]}
 
 
 class Isolation:
@@ -33,6 +46,7 @@ class Isolation:
         self.root = root
         self.run = run
         self.head_file = Path(run_dir) / HEAD_FILE
+        self.conflict: dict | None = None  # the question the last conflict asks
         worktrees.start_integration(root, run)
         self.user_head = None if take_head else self._kept_head()
         if self.user_head is None:  # a new run, or a driver (re)starting it: HEAD now
@@ -80,10 +94,11 @@ class Isolation:
         merged = worktrees.merge(self.root, self.run, tree,
                                  f"orchestrate: merge step {step_id} of run {self.run}")
         if merged.kind == "conflict":
-            worktrees.remove(self.root, tree, keep_branch=True)
+            kept = worktrees.keep_branch(self.root, tree)
             files = ", ".join(merged.conflicts[:10])
+            self.conflict = conflict_ask(step_id, files, kept, self.branch)
             return Outcome("failed", f"merge conflict with {self.branch} in {files}; the "
-                                     f"step's work is kept on {tree.branch}", permanent=True,
+                                     f"step's work is kept on {kept}", permanent=True,
                            cost_usd=outcome.cost_usd), None
         worktrees.remove(self.root, tree)
         shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more"

@@ -26,7 +26,7 @@ from orchestrator.errors import OrchestrateError
 
 __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integration_branch",
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
-           "remove", "land", "existing", "listed", "prune", "prune_entry",
+           "remove", "keep_branch", "land", "existing", "listed", "prune", "prune_entry",
            "worktree_name_prefix", "rev_parse"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
@@ -265,6 +265,16 @@ def _force_remove(root: Path, path: Path, branch: str | None) -> None:
     _git(root, "worktree", "prune", check=False)
     if branch:
         _git(root, "branch", "-D", branch, check=False)
+
+
+def keep_branch(root: Path, worktree: Worktree) -> str:
+    """After a conflict: remove the worktree but keep its work on a branch of its own
+    (``<branch>-conflict-<commit>``), so that a retry of the step loses nothing; its name."""
+    head = rev_parse(worktree.path)
+    kept = f"{worktree.branch}-conflict-{head[:8]}"
+    _force_remove(root, worktree.path, None)
+    _git(root, "branch", "-M", worktree.branch, kept)
+    return kept
 
 
 def remove(root: Path, worktree: Worktree, *, keep_branch: bool = False) -> None:
