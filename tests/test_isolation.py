@@ -71,6 +71,10 @@ def test_parallel_steps_each_work_in_their_own_worktree_and_both_merge(tmp_path)
     assert any("step 2: merged" in n and "credited with 1 file(s): b.txt" in n for n in said)
     assert any("step 3: merged" in n and "1 file(s): c.txt" in n for n in said)
     assert any("fast-forwarded into the current branch" in n for n in said)
+    summary = (root / ".claude" / "orchestrate" / "runs" / "plan" / "summary.md").read_text()
+    section = summary.split("## Worktrees", 1)[1].split("##", 1)[0]
+    assert "- step 1: merged into orchestrate/plan/integration" in section
+    assert "credited with 1 file(s): b.txt" in section
     # every agent worked in a worktree of its own, never in the project itself
     prompts = {c["step"]: c["prompt"] for c in calls(scenario)}
     for step in ("1", "2", "3"):

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from orchestrator.engine.outcome import Outcome
+from orchestrator.render.summary import ISOLATION_NOTE
 from orchestrator.store import worktrees
 from orchestrator.store.snapshot import write_atomic
 
@@ -103,7 +104,8 @@ class Isolation:
         worktrees.remove(self.root, tree)
         shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more"
                                            if len(changed) > 10 else "")
-        return outcome, (f"step {step_id}: merged into {self.branch} ({merged.kind}), "
+        return outcome, (f"{ISOLATION_NOTE}step {step_id}: merged into {self.branch} "
+                         f"({merged.kind}), "
                          f"credited with {len(changed)} file(s): {shown or 'none'}")
 
     def close(self, status: str) -> list[str]:
@@ -111,5 +113,5 @@ class Isolation:
         the integration branch into the user's branch. Notes for the journal."""
         worktrees.prune(self.root, {self.run})
         if status != "completed":
-            return [f"the run's merged work is on {self.branch}"]
-        return [worktrees.land(self.root, self.run, self.user_head)]
+            return [f"{ISOLATION_NOTE}the run's merged work is on {self.branch}"]
+        return [ISOLATION_NOTE + worktrees.land(self.root, self.run, self.user_head)]

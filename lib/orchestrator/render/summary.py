@@ -14,6 +14,9 @@ _LABEL_UNSAFE = re.compile(r"[:#;%`\"<>{}\[\]\\|]")
 _TAGS = {"completed": "done", "failed": "crit", "timeout": "crit"}
 
 
+ISOLATION_NOTE = "isolation: "  # the journal notes of executors/isolation.py
+
+
 def summary_markdown(state: RunState, now: float | None = None) -> str:
     """The whole summary; ``now`` ends the bar of a running attempt (default: last event)."""
     end = state.finished_at if state.finished_at is not None else state.updated_at
@@ -40,6 +43,11 @@ def summary_markdown(state: RunState, now: float | None = None) -> str:
                  fmt.money(step.cost_usd) if step.cost_usd else "-",
                  fmt.first_line(step.error, 80)]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    merged = [note[len(ISOLATION_NOTE):] for note in state.notes
+              if note.startswith(ISOLATION_NOTE)]
+    if merged:  # an isolated run: what each step was merged with and credited for
+        lines += ["", "## Worktrees", ""] + [f"- {fmt.first_line(note, 300)}"
+                                             for note in merged[-50:]]
     chart = gantt(state, now)
     lines += ["", "## Timeline", ""]
     lines += ["```mermaid", chart.rstrip("\n"), "```"] if chart else ["No step has run yet."]
