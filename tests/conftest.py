@@ -143,4 +143,9 @@ def hermetic_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
     monkeypatch.setenv("PATH", _PATH)
+    # The terminal's settings are the user's too: rich reads them (TERM=dumb turns off
+    # colour and live display), so every test sees the same ordinary terminal.
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for name in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES"):
+        monkeypatch.delenv(name, raising=False)
     return home
