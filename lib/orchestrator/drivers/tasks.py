@@ -227,18 +227,11 @@ def _spawn(tasks_path, task_id, max_cost, agent_cmd, root: Path) -> subprocess.P
 
 def write_run_log(project) -> Path:
     """Render ORCHESTRATOR_RUN_LOG.md from every task's journal."""
-    import json
-
     from orchestrator.render.task_log import render_run_log
     from orchestrator.store import safefs
-    from orchestrator.store.journal import read_journal
-    from orchestrator.store.naming import JOURNAL
 
-    tasks = []
-    for shown, run_dir in queue.task_runs(project.runs_dir):
-        events, _ = read_journal(run_dir / JOURNAL)
-        task = json.loads((run_dir / growth.TASK_FILE).read_bytes())
-        tasks.append((task, events, shown.to_dict()))
+    tasks = [(shown.to_dict(), events)
+             for shown, _, events in queue.task_journals(project.runs_dir)]
     target = project.root / RUN_LOG
     safefs.write_atomic(target, render_run_log(tasks).encode("utf-8"), mode=0o644)
     return target

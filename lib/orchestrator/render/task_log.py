@@ -28,8 +28,8 @@ def _one_line(text: str, limit: int = 1000) -> str:
 
 
 def log_entries(task: dict, events: list[dict]) -> list[tuple[float, str, str, str]]:
-    """(time, mark, category, text) for one task's journal ``events``; ``task`` is its
-    task.json."""
+    """(time, mark, category, text) for one task's journal ``events``; ``task``: its view
+    (id, goal, state, cost_usd)."""
     tid = task["id"]
     entries = []
     models: dict[str, str | None] = {}
@@ -100,19 +100,19 @@ def log_entries(task: dict, events: list[dict]) -> list[tuple[float, str, str, s
     return entries
 
 
-def render_run_log(tasks: list[tuple[dict, list[dict], dict]]) -> str:
-    """The whole log: ``tasks`` is (task.json, journal events, view) per task."""
+def render_run_log(tasks: list[tuple[dict, list[dict]]]) -> str:
+    """The whole log: ``tasks`` is (view, journal events) per task."""
     entries = []
-    for task, events, _ in tasks:
+    for task, events in tasks:
         entries += log_entries(task, events)
     entries.sort(key=lambda entry: entry[0])
-    times = [float(e["at"]) for _, events, _ in tasks for e in events if "at" in e]
+    times = [float(e["at"]) for _, events in tasks for e in events if "at" in e]
     start, end = (min(times), max(times)) if times else (time.time(), time.time())
-    states = [shown["state"] for _, _, shown in tasks]
-    cost = sum(float(shown["cost_usd"]) for _, _, shown in tasks)
+    states = [shown["state"] for shown, _ in tasks]
+    cost = sum(float(shown["cost_usd"]) for shown, _ in tasks)
     lines = ["# Orchestrator run log", "", f"## Run: {iso_ms(start)[:19]}", "",
              f"**Started**: {iso_ms(start)}", "",
-             f"**Tasks**: {', '.join(task['id'] for task, _, _ in tasks) or 'none'}", "",
+             f"**Tasks**: {', '.join(task['id'] for task, _ in tasks) or 'none'}", "",
              "### Execution Log", ""]
     lines += [f"- `{iso_ms(at)}` {_MARK[mark]} **{category}**: {_one_line(text)}"
               for at, mark, category, text in entries]
@@ -122,6 +122,6 @@ def render_run_log(tasks: list[tuple[dict, list[dict], dict]]) -> str:
               f"**Tasks Failed**: {states.count('FAILED')}",
               f"**Tasks Needing Review**: {states.count('AWAITING_HUMAN')}", "",
               "| Task | State | Cost |", "|---|---|---|"]
-    lines += [f"| {task['id']} | {shown['state']} | {fmt.money(float(shown['cost_usd']))} |"
-              for task, _, shown in tasks]
+    lines += [f"| {shown['id']} | {shown['state']} | {fmt.money(float(shown['cost_usd']))} |"
+              for shown, _ in tasks]
     return "\n".join(lines + [""])

@@ -13,7 +13,7 @@ from orchestrator.engine import lifecycle
 from orchestrator.engine.state import RunState
 from orchestrator.playbooks.tasks.growth import FORMAT, load_task
 
-__all__ = ["TaskView", "task_runs", "ACTIVE"]
+__all__ = ["TaskView", "task_runs", "task_journals", "ACTIVE"]
 
 ACTIVE = (lifecycle.PLANNING, lifecycle.PLAN_REVIEW, lifecycle.PLAN_APPROVED,
           lifecycle.PLAN_REJECTED, lifecycle.IMPLEMENTING, lifecycle.CODE_REVIEW,
@@ -62,14 +62,24 @@ def view(state: RunState, run_dir: Path) -> TaskView | None:
 
 def task_runs(runs_dir: Path, warnings: list[str] | None = None) -> list[tuple[TaskView, Path]]:
     """Every task's view and run folder, in the order the tasks were created."""
-    from orchestrator.store import list_runs
+    return [(shown, run_dir) for shown, run_dir, _ in task_journals(runs_dir, warnings)]
+
+
+def task_journals(runs_dir: Path, warnings: list[str] | None = None
+                  ) -> list[tuple[TaskView, Path, list[dict]]]:
+    """Every task's view, run folder and journal events (each journal read once), in the
+    order the tasks were created. A run that cannot be read is left out, with a line in
+    ``warnings``; a symbolic link planted in a run's folder is refused (UnsafePath)."""
+    from orchestrator.store import safefs
+    from orchestrator.store.filestore import run_names
     from orchestrator.store.journal import read_journal
     from orchestrator.store.naming import JOURNAL
     from orchestrator.store.runstore import replay_journal
 
     found = []
-    for info in list_runs(runs_dir, warnings):
-        run_dir = Path(runs_dir) / info.name
+    for name in run_names(runs_dir):
+        run_dir = Path(runs_dir) / name
+        safefs.refuse_links(run_dir, "read")
         if not (run_dir / "task.json").exists():
             continue
         try:
@@ -77,12 +87,12 @@ def task_runs(runs_dir: Path, warnings: list[str] | None = None) -> list[tuple[T
             state = replay_journal(events, str(run_dir / JOURNAL))
         except Exception as error:  # noqa: BLE001 - one unreadable run must not hide the rest
             if warnings is not None:
-                warnings.append(f"run {info.name}: {error}")
+                warnings.append(f"run {name}: {error}")
             continue
         if state.plan_format != FORMAT:
             continue
         shown = view(state, run_dir)
         if shown is not None:
-            found.append((shown, run_dir, state.created_at))
-    found.sort(key=lambda entry: entry[2])
-    return [(shown, run_dir) for shown, run_dir, _ in found]
+            found.append((state.created_at, name, shown, run_dir, events))
+    found.sort(key=lambda entry: entry[:2])
+    return [(shown, run_dir, events) for _, _, shown, run_dir, events in found]
