@@ -110,8 +110,8 @@ def test_a_whole_task_walks_the_table_from_new_to_done():
             ("gate:2", None, [])]
     for step_id, verdict, failures in walk:
         done = {s for s, v in states.items() if v == "COMPLETED"}
-        decision = lifecycle.after_finish(TASK, step_id, "completed", verdict, PLAN, steps,
-                                          done, failures)
+        decision = lifecycle.after_finish(TASK, step_id, "completed", verdict, PLAN, done,
+                                          failures)
         _fold(decision, states)
         steps += [p.id for p in decision.phases]
     assert states == {"task": "DONE", "1": "COMPLETED", "2": "COMPLETED"}
@@ -123,11 +123,11 @@ def test_rejections_are_retried_with_their_concerns_then_wait_for_a_person():
     states = {"task": "NEW"}
     _fold(lifecycle.initial(TASK), states)
     for round_ in (1, 2, 3):
-        _fold(lifecycle.after_finish(TASK, f"plan:{round_}", "completed", None, None, [],
-                                     set(), []), states)
+        _fold(lifecycle.after_finish(TASK, f"plan:{round_}", "completed", None, None, set(),
+                                     []), states)
         decision = lifecycle.after_finish(
             TASK, f"plan-review:{round_}", "completed",
-            {"verdict": "rejected", "concerns": [f"concern {round_}"]}, PLAN, [], set(), [])
+            {"verdict": "rejected", "concerns": [f"concern {round_}"]}, PLAN, set(), [])
         _fold(decision, states)
         if round_ < 3:
             planner = decision.phases[0]

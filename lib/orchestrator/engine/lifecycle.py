@@ -216,10 +216,6 @@ def initial(task: Task) -> Decision:
                                                                plan_review_phase(task, 1)])
 
 
-def _count(steps, prefix: str) -> int:
-    return sum(1 for step_id in steps if step_id.startswith(prefix))
-
-
 def _next_phase(order: list[str], done: set[str]) -> str | None:
     return next((phase_id for phase_id in order if phase_id not in done), None)
 
@@ -247,12 +243,11 @@ def _human(subject: str, what: str, concerns: list[str]) -> dict:
 
 
 def after_finish(task: Task, step_id: str, status: str, verdict: dict | None,
-                 plan: Plan | None, steps: list[str], done: set[str],
-                 failures: list[str]) -> Decision:
+                 plan: Plan | None, done: set[str], failures: list[str]) -> Decision:
     """What the task does once ``step_id`` is over (``status``: completed, failed, ...).
 
     ``verdict``: the reviewer's, for a review step; ``plan``: the approved plan, parsed;
-    ``steps``: the run's step ids so far; ``done``: the plan phases approved so far;
+    ``done``: the plan phases approved so far;
     ``failures``: the failed checks of this gate round, once all of them are over.
     """
     kind, _, rest = step_id.partition(":")

@@ -165,8 +165,7 @@ class TaskGrowth:
             if phase is not None and phase.verdicts:
                 verdict, _ = read_verdict(self.root / phase.verdicts[0])
         plan = self._plan(task, state, step_id if step_id.startswith("plan-review:") else None)
-        return lifecycle.after_finish(task, step_id, status, verdict, plan, list(state.steps),
-                                      done, failures)
+        return lifecycle.after_finish(task, step_id, status, verdict, plan, done, failures)
 
     @staticmethod
     def _waiting(state: RunState) -> str:
