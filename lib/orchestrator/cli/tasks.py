@@ -9,10 +9,6 @@ from orchestrator.errors import EXIT_FAILED, EXIT_OK, EXIT_PAUSED, UsageError
 
 __all__ = ["TASK_COMMANDS"]
 
-STATES = ("NEW", "PLANNING", "PLAN_REVIEW", "PLAN_APPROVED", "PLAN_REJECTED", "IMPLEMENTING",
-          "CODE_REVIEW", "QUALITY_GATE", "DONE", "FAILED", "AWAITING_HUMAN")
-
-
 def _json_flag(parser, schema: str) -> None:
     parser.add_argument("--json", action="store_true",
                         help=f"print one JSON object ({schema})")
@@ -90,7 +86,7 @@ def add_active(commands, common) -> None:
 def add_list(commands, common) -> None:
     parser = commands.add_parser("list-tasks", parents=[common], help="every task",
                                  description="Every task that has run here.")
-    parser.add_argument("--state", metavar="S", type=str.upper, choices=STATES,
+    parser.add_argument("--state", metavar="S", type=str.upper,
                         help="only tasks in this state (e.g. done, failed, awaiting_human)")
     _json_flag(parser, "orchestrate/tasks@1")
     parser.set_defaults(handler=_cmd_list)
@@ -122,10 +118,9 @@ def _cmd_run(args) -> Result:
                                agent_cmd=args.agent_cmd)
         return Result({"schema": "orchestrate/task-run@1", "id": args.only, "state": state},
                       f"task {args.only}: {state}\n", code=_code([state]))
-    said: list[str] = []
     outcome = tasks.run_tasks(args.file, jobs=args.jobs, max_cost=args.max_cost,
                               agent_cmd=args.agent_cmd,
-                              say=(lambda line: said.append(line)) if args.json else
+                              say=(lambda line: None) if args.json else
                               (lambda line: print(line, flush=True)))
     states = [view["state"] for view in outcome["tasks"]]
     text = "".join(_line(view) for view in outcome["tasks"]) + f"run log: {outcome['run_log']}\n"
@@ -158,9 +153,15 @@ def _views() -> list[dict]:
     return [view.to_dict() for view in tasks.views()]
 
 
+def _active(views: list[dict]) -> list[dict]:
+    from orchestrator.playbooks.tasks.queue import ACTIVE
+
+    return [view for view in views if view["state"] in ACTIVE]
+
+
 def _cmd_summary(args) -> Result:
     views = _views()
-    active = [v for v in views if v["state"] not in ("DONE", "FAILED", "AWAITING_HUMAN", "NEW")]
+    active = _active(views)
     review = [v for v in views if v["state"] == "AWAITING_HUMAN"]
     cost = round(sum(v["cost_usd"] for v in views), 6)
     data = {"schema": "orchestrate/tasks-summary@1", "tasks": len(views),
@@ -201,25 +202,25 @@ def _cmd_task(args) -> Result:
                 f"the slash command\n" if args.approve else
                 f"Task {args.id} rejected and marked as failed\n")
         return Result({"schema": "orchestrate/task@1", **view}, text)
-    for view in _views():
-        if view["id"] == args.id:
-            lines = [f"{key}: {value}\n" for key, value in view.items() if key != "steps"]
-            lines += [f"step {step}: {state}\n" for step, state in view["steps"].items()]
-            return Result({"schema": "orchestrate/task@1", **view}, "".join(lines))
-    from orchestrator.errors import OrchestrateError
-
-    raise OrchestrateError(f"no task {args.id!r} has run here (see `orchestrate list-tasks`)")
+    view = tasks.view_of(args.id).to_dict()
+    lines = [f"{key}: {value}\n" for key, value in view.items() if key != "steps"]
+    lines += [f"step {step}: {state}\n" for step, state in view["steps"].items()]
+    return Result({"schema": "orchestrate/task@1", **view}, "".join(lines))
 
 
 def _cmd_active(args) -> Result:
-    active = [v for v in _views() if v["state"] not in ("DONE", "FAILED", "AWAITING_HUMAN",
-                                                        "NEW")]
+    active = _active(_views())
     text = (f"{len(active)} active task(s):\n" + "".join(_line(v) for v in active)
             if active else "No task is active.\n")
     return Result({"schema": "orchestrate/tasks@1", "tasks": active}, text)
 
 
 def _cmd_list(args) -> Result:
+    from orchestrator.engine.lifecycle import TASK_STATES
+
+    if args.state is not None and args.state not in TASK_STATES:
+        raise UsageError(f"list-tasks: --state {args.state.lower()!r} is not a state of a "
+                         f"task ({', '.join(state.lower() for state in TASK_STATES)})")
     views = [v for v in _views() if args.state is None or v["state"] == args.state]
     text = "".join(_line(v) for v in views) or "No tasks.\n"
     return Result({"schema": "orchestrate/tasks@1", "tasks": views}, text)

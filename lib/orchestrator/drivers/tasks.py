@@ -18,7 +18,7 @@ from orchestrator.playbooks.tasks.taskfile import load_tasks
 from orchestrator.session import runs as session
 from orchestrator.store.paths import run_name
 
-__all__ = ["run_name_of", "run_task", "run_tasks", "wf_start", "answer_review",
+__all__ = ["run_name_of", "run_task", "run_tasks", "wf_start", "answer_review", "view_of",
            "write_run_log", "clean_state", "views", "RUN_LOG"]
 
 RUN_LOG = "ORCHESTRATOR_RUN_LOG.md"
@@ -32,6 +32,11 @@ def run_name_of(task_id: str) -> str:
 def views(cwd: Path | None = None, warnings: list[str] | None = None):
     project = session.open_project(cwd)
     return [shown for shown, _ in queue.task_runs(project.runs_dir, warnings)]
+
+
+def view_of(task_id: str, cwd: Path | None = None) -> queue.TaskView:
+    """The task ``task_id`` as its run says, or OrchestrateError when it never ran here."""
+    return _view_of(session.open_project(cwd), task_id)
 
 
 def _view_of(project, task_id: str) -> queue.TaskView:
