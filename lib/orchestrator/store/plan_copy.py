@@ -14,7 +14,7 @@ from orchestrator.plan.model import Phase
 from orchestrator.plan.source import read_plan_text
 from orchestrator.store.snapshot import write_atomic
 
-__all__ = ["PHASES", "PLAN_COPY", "load_phases", "save_phases"]
+__all__ = ["PHASES", "PLAN_COPY", "load_phases", "save_phases", "add_phases"]
 
 PLAN_COPY, PHASES = "plan.md", "phases.json"
 
@@ -37,3 +37,12 @@ def save_phases(store, phases: list[Phase], redactor) -> None:
     data = json.dumps(redactor.redact_data({"phases": [phase.to_dict() for phase in phases]}),
                       separators=(",", ":"))
     write_atomic(store.run_dir / PHASES, data.encode("utf-8"))
+
+
+def add_phases(recorder, store, phases: list[Phase], specs: list[dict]) -> None:
+    """A run grows: keep the new ``phases`` with the run's others (so a resume and every
+    `wf` call find them), then journal their steps (``specs``)."""
+    known = load_phases(store)
+    known.update({phase.id: phase for phase in phases})
+    save_phases(store, list(known.values()), store.redactor)
+    recorder.record("steps_added", steps=specs)

@@ -17,7 +17,7 @@ from orchestrator.engine import workflow
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import step_specs
 from orchestrator.plan.model import Phase, Plan
-from orchestrator.store.plan_copy import load_phases, save_phases
+from orchestrator.store import plan_copy
 from orchestrator.store.snapshot import write_atomic
 
 __all__ = ["WORKFLOW_FILE", "FORMAT", "load_workflow", "save_workflow", "workflow_plan",
@@ -53,10 +53,7 @@ def specs_for(phases: list[Phase], config) -> list[dict]:
 
 def add_phases(recorder, store, config, phases: list[Phase]) -> None:
     """Keep the new phases with the run's others, then journal their steps."""
-    known = load_phases(store)
-    known.update({phase.id: phase for phase in phases})
-    save_phases(store, list(known.values()), store.redactor)
-    recorder.record("steps_added", steps=specs_for(phases, config))
+    plan_copy.add_phases(recorder, store, phases, specs_for(phases, config))
 
 
 class WorkflowGrowth:

@@ -18,7 +18,7 @@ from orchestrator.engine.routing import route
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import step_specs
 from orchestrator.plan.model import Phase, Plan
-from orchestrator.store.plan_copy import load_phases, save_phases
+from orchestrator.store.plan_copy import add_phases, load_phases
 from orchestrator.store.snapshot import write_atomic
 from orchestrator.verify.contract import read_verdict
 
@@ -202,10 +202,8 @@ class TaskGrowth:
                     extra["concerns"] = decision.concerns
                 self.recorder.record("lifecycle", subject=subject, state=value, **extra)
         if decision.phases:
-            known = load_phases(self.store)
-            known.update({phase.id: phase for phase in decision.phases})
-            save_phases(self.store, list(known.values()), self.store.redactor)
-            self.recorder.record("steps_added", steps=specs_for(decision.phases, self.config))
+            add_phases(self.recorder, self.store, decision.phases,
+                       specs_for(decision.phases, self.config))
         if decision.ask is not None:
             ask = {key: decision.ask[key] for key in ("id", "question", "options")}
             self.recorder.record("ask_opened", **ask)
