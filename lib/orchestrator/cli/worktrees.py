@@ -53,13 +53,7 @@ def _belongs(entry: dict, run: str) -> bool:
 
 def _locked_runs(project) -> set[str]:
     from orchestrator.redact import Redactor
-    from orchestrator.store import FileRunStore, RunLocked, list_runs
+    from orchestrator.store import FileRunStore, run_names
 
-    busy = set()
-    for info in list_runs(project.runs_dir):
-        try:
-            with FileRunStore(project.runs_dir, info.name, redactor=Redactor()).lock(wait_s=0):
-                pass
-        except RunLocked:
-            busy.add(info.name)
-    return busy
+    return {name for name in run_names(project.runs_dir)
+            if FileRunStore(project.runs_dir, name, redactor=Redactor()).locked_elsewhere()}

@@ -264,7 +264,7 @@ def answer_review(task_id: str, choice: str, reason: str | None = None,
 def clean_state(cwd: Path | None = None) -> list[str]:
     """Remove every task's run; refused while any of them is locked."""
     from orchestrator.redact import Redactor
-    from orchestrator.store import FileRunStore, RunLocked
+    from orchestrator.store import FileRunStore
 
     project = session.open_project(cwd)
     removed = []
@@ -272,11 +272,9 @@ def clean_state(cwd: Path | None = None) -> list[str]:
     stores = [FileRunStore(project.runs_dir, shown.run, redactor=Redactor())
               for shown, _ in found]
     for store in stores:  # all or nothing: check every lock first
-        try:
-            with store.lock(wait_s=0):
-                pass
-        except RunLocked as error:
-            raise OrchestrateError(f"refusing to clean: {error}") from None
+        held = store.locked_elsewhere()
+        if held is not None:
+            raise OrchestrateError(f"refusing to clean: {held}")
     for store in stores:
         with store.lock(wait_s=0):
             store.remove()

@@ -16,7 +16,7 @@ from orchestrator.engine.state import RunState
 from orchestrator.errors import OrchestrateError
 from orchestrator.redact import Redactor
 from orchestrator.store import safefs
-from orchestrator.store.errors import InvalidRunName, RunExists, StateChanged
+from orchestrator.store.errors import InvalidRunName, RunExists, RunLocked, StateChanged
 from orchestrator.store.journal import Journal, read_journal, truncate_tail
 from orchestrator.store.liveness import as_seen
 from orchestrator.store.lock import RunLock
@@ -82,6 +82,15 @@ class FileRunStore(RunStore):
         safefs.probe(errors_dir(self.runs_dir.parent), "write")  # where error reports go
         self._lock = RunLock(self.lock_path, self.name, wait_s)
         return self._lock
+
+    def locked_elsewhere(self) -> RunLocked | None:
+        """The RunLocked that taking the run's lock now raises (another process holds it),
+        or None when it is free; the lock is not kept."""
+        try:
+            with self.lock(wait_s=0):
+                return None
+        except RunLocked as error:
+            return error
 
     def intact(self) -> bool:
         """False when the journal this store writes was deleted or replaced under it."""
