@@ -123,7 +123,7 @@ def _decide(call: _Call) -> list[dict]:
     phases = session.load_phases(call.store)
     state = call.state
     starting = decide.next_steps(state, decide.scheduler_for(state), state.jobs)
-    roots = {step_id: wf_isolation.workspace(call, step_id) for step_id in starting}
+    roots = wf_isolation.workspaces(call, starting)
     for step_id in starting:  # the tree before each agent works, for its report
         if state.steps[step_id].kind == "agent":
             wf_actions.before_snapshot(call, state.steps[step_id], roots[step_id])

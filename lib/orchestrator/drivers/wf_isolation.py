@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.engine.outcome import Outcome
 
-__all__ = ["isolation_of", "workspace", "project_for", "settle", "closing_notes"]
+__all__ = ["isolation_of", "workspaces", "project_for", "settle", "closing_notes"]
 
 
 def isolation_of(call):
@@ -22,10 +22,12 @@ def isolation_of(call):
     return Isolation(call.project.root, call.state.name, call.store.run_dir)
 
 
-def workspace(call, step_id: str) -> Path:
-    """Where the step about to be handed out works: its new worktree, or the project."""
+def workspaces(call, step_ids: list[str]) -> dict[str, Path]:
+    """Where each step about to be handed out works: its new worktree, or the project."""
     isolation = isolation_of(call)
-    return call.project.root if isolation is None else isolation.enter(step_id)
+    if isolation is None:
+        return dict.fromkeys(step_ids, call.project.root)
+    return {step_id: isolation.enter(step_id) for step_id in step_ids}
 
 
 def project_for(call, step_id: str):
