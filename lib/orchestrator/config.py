@@ -156,6 +156,23 @@ def _load_json(path: Path) -> Config | None:
     return _settings(data, lambda key: str(path))
 
 
+def yaml_node(loader, path, error: type[OrchestrateError]):
+    """The one document ``loader`` holds, as a node (None when it is empty), or ``error``
+    naming the file, and the line when YAML knows it."""
+    import yaml
+
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise error(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: YAML nested too deeply") from None
+
+
 def _load_yaml(path: Path) -> Config | None:
     """The settings in the YAML file ``path``, None when it is missing."""
     text = _read_text(path, MAX_YAML_BYTES)
@@ -165,17 +182,7 @@ def _load_yaml(path: Path) -> Config | None:
 
     loader = yaml.SafeLoader(text)
     try:
-        try:
-            document = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") \
-                from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        except RecursionError:
-            raise ConfigError(f"{path}: YAML nested too deeply") from None
+        document = yaml_node(loader, path, ConfigError)
         if document is None or document.tag == "tag:yaml.org,2002:null":  # empty
             return Config()
         if not isinstance(document, yaml.MappingNode):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from orchestrator.config import yaml_node
 from orchestrator.engine.lifecycle import Task
 from orchestrator.errors import OrchestrateError
 
@@ -43,16 +44,7 @@ def load_tasks(path: str) -> list[Task]:
         raise TaskFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
     loader = yaml.SafeLoader(text)
     try:
-        try:
-            document = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f"{path}:{mark.line + 1}" if mark else path
-            raise TaskFileError(f"{where}: not valid YAML: {exc.problem or exc.context}") \
-                from None
-        except (yaml.YAMLError, RecursionError) as exc:
-            raise TaskFileError(f"{path}: not valid YAML: {exc}") from None
-        return _tasks(loader, document, path)
+        return _tasks(loader, yaml_node(loader, path, TaskFileError), path)
     finally:
         loader.dispose()
 
