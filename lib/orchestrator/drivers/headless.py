@@ -19,6 +19,7 @@ from orchestrator.executors import procs
 from orchestrator.executors.agent import AgentExecution
 from orchestrator.executors.agent_request import prepare_agent
 from orchestrator.executors.command import StepExecution
+from orchestrator.executors.isolation import Settled
 from orchestrator.plan.model import Plan
 
 __all__ = ["HeadlessRunner"]
@@ -249,15 +250,15 @@ class HeadlessRunner:
         step is merged first: what it is credited with is its worktree's diff)."""
         if self.isolation is not None:
             try:
-                outcome, note = self.isolation.leave(step_id, outcome)
+                settled = self.isolation.leave(step_id, outcome)
             except OrchestrateError as problem:
-                outcome, note = Outcome("failed", f"merging the step failed: {problem}",
-                                        permanent=True, cost_usd=outcome.cost_usd), None
-            if note:
-                self.recorder.record("note", text=note)
-            ask, self.isolation.conflict = self.isolation.conflict, None
-            if ask is not None and self.state.ask is None:
-                self.recorder.record("ask_opened", **ask)
+                settled = Settled(Outcome("failed", f"merging the step failed: {problem}",
+                                          permanent=True, cost_usd=outcome.cost_usd))
+            outcome = settled.outcome
+            if settled.note:
+                self.recorder.record("note", text=settled.note)
+            if settled.ask is not None and self.state.ask is None:
+                self.recorder.record("ask_opened", **settled.ask)
         self.finished.append((step_id, outcome, duration_s))
 
     def _stop_all(self) -> None:

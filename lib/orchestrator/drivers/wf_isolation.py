@@ -43,9 +43,10 @@ def settle(call, step_id: str, outcome: Outcome) -> Outcome:
     isolation = isolation_of(call)
     if isolation is None:
         return outcome
-    outcome, note = isolation.leave(step_id, outcome)
-    if isolation.conflict is not None and call.state.ask is None:
-        call.recorder.record("ask_opened", **isolation.conflict)
+    settled = isolation.leave(step_id, outcome)
+    if settled.ask is not None and call.state.ask is None:
+        call.recorder.record("ask_opened", **settled.ask)
+    outcome, note = settled.outcome, settled.note
     if note:
         outcome.note = f"{outcome.note}; {note}" if outcome.note else note
     return outcome

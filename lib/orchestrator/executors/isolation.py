@@ -12,6 +12,7 @@ merges happen in dependency order. The git work itself is in store/worktrees.py.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.engine.outcome import Outcome
@@ -21,9 +22,19 @@ from orchestrator.store.snapshot import write_atomic
 
 HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD the run must not move
 
-__all__ = ["Isolation", "CONFLICT_ASK", "conflict_ask"]
+__all__ = ["Isolation", "Settled", "CONFLICT_ASK", "conflict_ask"]
 
 CONFLICT_ASK = "merge-conflict"
+
+
+@dataclass(slots=True)
+class Settled:
+    """A step's attempt once its worktree is dealt with: its outcome, a note for the
+    journal (what was merged and credited), and a question when its merge conflicts."""
+
+    outcome: Outcome
+    note: str | None = None
+    ask: dict | None = None
 
 
 def conflict_ask(step_id: str, files: str, kept: str, branch: str) -> dict:
@@ -47,7 +58,6 @@ class Isolation:
         self.root = root
         self.run = run
         self.head_file = Path(run_dir) / HEAD_FILE
-        self.conflict: dict | None = None  # the question the last conflict asks
         worktrees.start_integration(root, run)
         self.user_head = None if take_head else self._kept_head()
         if self.user_head is None:  # a new run, or a driver (re)starting it: HEAD now
@@ -76,20 +86,20 @@ class Isolation:
         base = worktrees.rev_parse(self.root, f"refs/heads/{self.branch}")
         return worktrees.create(self.root, self.run, step_id, base).path
 
-    def leave(self, step_id: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+    def leave(self, step_id: str, outcome: Outcome) -> Settled:
         """The attempt is over: merge a completed step, drop a failed attempt's worktree.
-        Returns the outcome (a stray commit or a conflict fails the step) and a note."""
+        A stray commit or a conflict fails the step; a conflict also asks what to do."""
         tree = self._tree(step_id)
         if tree is None:
-            return outcome, None
+            return Settled(outcome)
         if outcome.outcome != "completed":
             worktrees.remove(self.root, tree)
-            return outcome, None
+            return Settled(outcome)
         stray = worktrees.stray_commits(self.root, tree, self.user_head)
         if stray:
             worktrees.remove(self.root, tree)
-            return Outcome("failed", f"{stray}; the step's work is not merged",
-                           permanent=True, cost_usd=outcome.cost_usd), None
+            return Settled(Outcome("failed", f"{stray}; the step's work is not merged",
+                                   permanent=True, cost_usd=outcome.cost_usd))
         changed = worktrees.diff(tree).files
         worktrees.commit_all(tree, f"orchestrate: step {step_id} of run {self.run}")
         merged = worktrees.merge(self.root, self.run, tree,
@@ -97,16 +107,16 @@ class Isolation:
         if merged.kind == "conflict":
             kept = worktrees.keep_branch(self.root, tree)
             files = ", ".join(merged.conflicts[:10])
-            self.conflict = conflict_ask(step_id, files, kept, self.branch)
-            return Outcome("failed", f"merge conflict with {self.branch} in {files}; the "
-                                     f"step's work is kept on {kept}", permanent=True,
-                           cost_usd=outcome.cost_usd), None
+            return Settled(Outcome("failed", f"merge conflict with {self.branch} in {files}; "
+                                             f"the step's work is kept on {kept}",
+                                   permanent=True, cost_usd=outcome.cost_usd),
+                           ask=conflict_ask(step_id, files, kept, self.branch))
         worktrees.remove(self.root, tree)
         shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more"
                                            if len(changed) > 10 else "")
-        return outcome, (f"{ISOLATION_NOTE}step {step_id}: merged into {self.branch} "
-                         f"({merged.kind}), "
-                         f"credited with {len(changed)} file(s): {shown or 'none'}")
+        return Settled(outcome, note=f"{ISOLATION_NOTE}step {step_id}: merged into "
+                                     f"{self.branch} ({merged.kind}), credited with "
+                                     f"{len(changed)} file(s): {shown or 'none'}")
 
     def close(self, status: str) -> list[str]:
         """The run is over: remove what is left of its worktrees; when it completed, bring
