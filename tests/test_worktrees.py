@@ -188,3 +188,47 @@ def test_the_worktrees_command_lists_and_prunes(repo):
     assert len(pruned["removed"]) == 2 and pruned["kept"] == []
     assert len(git(repo, "worktree", "list").splitlines()) == 1
     assert git(repo, "branch", "--list", "orchestrate/r/1") == ""
+
+
+def _one_step_run(repo: Path, run: str, name: str, text: str) -> str:
+    """A run whose only step writes ``name``, merged into its integration branch; the
+    user's HEAD at its start."""
+    user_head = wt.rev_parse(repo)
+    base = wt.start_integration(repo, run)
+    step = wt.create(repo, run, "1", base)
+    (step.path / name).write_text(text)
+    wt.commit_all(step, f"{run} writes {name}")
+    assert wt.merge(repo, run, step, f"merge {run}").kind == "fast-forward"
+    wt.remove(repo, step)
+    return user_head
+
+
+def test_a_run_landing_after_another_merges_onto_it_and_is_no_stray(repo):
+    first, second = (_one_step_run(repo, run, f"{run}.txt", run) for run in ("r1", "r2"))
+    said = wt.land(repo, "r1", first)
+    assert "fast-forwarded" in said and (repo / "r1.txt").exists()
+    step = wt.create(repo, "r2", "late", wt.rev_parse(repo, "orchestrate/r2/integration"))
+    assert wt.stray_commits(repo, step, second) is None  # the main tree moved by a landing
+    wt.remove(repo, step)
+    said = wt.land(repo, "r2", second)
+    assert "merged into the current branch, which had moved on" in said
+    assert (repo / "r1.txt").read_text() == "r1" and (repo / "r2.txt").read_text() == "r2"
+    parents = git(repo, "log", "-1", "--format=%P").split()
+    assert len(parents) == 2 and git(repo, "status", "--porcelain") == ""
+    assert git(repo, "branch", "--list", "orchestrate/*").strip() == ""
+    git(repo, "commit", "--allow-empty", "-qm", "by hand")  # a user's commit is a stray
+    step = wt.create(repo, "r3", "1", wt.start_integration(repo, "r3"))
+    assert wt.stray_commits(repo, step, second) is not None
+
+
+def test_a_landing_that_conflicts_with_the_moved_branch_keeps_the_work(repo):
+    user_head = _one_step_run(repo, "r1", "shared.txt", "the run's\n")
+    (repo / "shared.txt").write_text("the user's\n")
+    git(repo, "commit", "-qam", "user edit")
+    head = wt.rev_parse(repo)
+    said = wt.land(repo, "r1", user_head)
+    assert "conflicts with the run's work in shared.txt" in said
+    assert "orchestrate/r1/integration" in said
+    assert wt.rev_parse(repo) == head and (repo / "shared.txt").read_text() == "the user's\n"
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "show", "orchestrate/r1/integration:shared.txt") == "the run's\n"

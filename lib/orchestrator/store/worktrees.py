@@ -19,15 +19,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import OrchestrateError
+from orchestrator.store import safefs
 
 __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integration_branch",
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
            "remove", "keep_branch", "land", "existing", "listed", "prune", "prune_entry",
-           "worktree_name_prefix", "rev_parse"]
+           "worktree_name_prefix", "rev_parse", "landed", "contains"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
 BRANCH_ROOT = "orchestrate"
@@ -35,6 +37,9 @@ INTEGRATION = "integration"  # the run's branch beside its steps': orchestrate/<
 GIT_TIMEOUT_S = 120
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _IDENTITY = ["-c", "user.name=orchestrate", "-c", "user.email=orchestrate@localhost"]
+LANDED_FILE = "orchestrate-landed"  # in the git dir: commits runs brought into a branch
+LANDED_KEPT = 200
+LAND_TRIES = 5
 
 
 class WorktreeError(OrchestrateError):
@@ -206,7 +211,8 @@ def stray_commits(root: Path, worktree: Worktree, user_head: str) -> str | None:
         where = on.stdout.strip() or "a detached HEAD"
         return (f"the agent left its worktree on {where}, not on its branch "
                 f"{worktree.branch}")
-    if rev_parse(root) != user_head:
+    head = rev_parse(root)
+    if head != user_head and head not in landed(root):  # another run landing is no stray
         return "a commit was made in the main working tree while the step ran"
     return None
 
@@ -216,12 +222,23 @@ def merge(root: Path, run: str, worktree: Worktree, message: str) -> Merge:
     target = f"refs/heads/{integration_branch(run)}"
     current = rev_parse(root, target)
     theirs = rev_parse(root, f"refs/heads/{worktree.branch}")
-    if _git(root, "merge-base", "--is-ancestor", theirs, current,
-            check=False).returncode == 0:
+    merged = _merged(root, current, theirs, message)
+    if merged.kind in ("fast-forward", "merge"):
+        _git(root, "update-ref", target, merged.commit, current)
+    return merged
+
+
+def _is_ancestor(root: Path, older: str, newer: str) -> bool:
+    return _git(root, "merge-base", "--is-ancestor", older, newer,
+                check=False).returncode == 0
+
+
+def _merged(root: Path, current: str, theirs: str, message: str) -> Merge:
+    """How ``theirs`` goes onto ``current``: nothing, a fast-forward, a new merge commit
+    (made, not yet pointed at by any branch), or a conflict naming its files."""
+    if _is_ancestor(root, theirs, current):
         return Merge("nothing", current)
-    if _git(root, "merge-base", "--is-ancestor", current, theirs,
-            check=False).returncode == 0:
-        _git(root, "update-ref", target, theirs, current)
+    if _is_ancestor(root, current, theirs):
         return Merge("fast-forward", theirs)
     tree = _git(root, "merge-tree", "--write-tree", "--name-only", "--no-messages",
                 current, theirs, check=False)
@@ -233,27 +250,74 @@ def merge(root: Path, run: str, worktree: Worktree, message: str) -> Merge:
                             f"needed): {tree.stderr.strip()[:200]}")
     made = _git(root, *_IDENTITY, "commit-tree", tree.stdout.split()[0], "-p", current,
                 "-p", theirs, "-m", message).stdout.strip()
-    _git(root, "update-ref", target, made, current)
     return Merge("merge", made)
+
+
+def contains(root: Path, branch: str, ref: str) -> bool:
+    """Whether ``ref`` (a branch or commit) is already in ``branch``."""
+    try:
+        return _is_ancestor(root, rev_parse(root, ref), rev_parse(root, f"refs/heads/{branch}"))
+    except WorktreeError:
+        return False
+
+
+def _landed_file(root: Path) -> Path:
+    common = Path(_git(root, "rev-parse", "--git-common-dir").stdout.strip())
+    return (root / common if not common.is_absolute() else common) / LANDED_FILE
+
+
+def landed(root: Path) -> set[str]:
+    """The commits runs have brought into the user's branch (the latest ones)."""
+    try:
+        return set(_landed_file(root).read_text(encoding="ascii").split()[-LANDED_KEPT:])
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
+def _note_landed(root: Path, commit: str) -> None:
+    """One line appended (runs landing at once each add theirs), trimmed now and then."""
+    path = _landed_file(root)
+    with open(path, "a", encoding="ascii") as out:
+        out.write(commit + "\n")
+    lines = path.read_text(encoding="ascii").split()
+    if len(lines) > 4 * LANDED_KEPT:
+        safefs.write_atomic(path, ("\n".join(lines[-LANDED_KEPT:]) + "\n").encode("ascii"),
+                            0o644)
 
 
 def land(root: Path, run: str, user_head: str) -> str:
     """Bring the run's integration branch into the user's branch at the run's end: a
-    fast-forward of the user's checkout when nothing moved there, else the branch is kept
-    for the user to merge. What happened, in words."""
+    fast-forward of the user's checkout when nothing moved there; when the branch moved on
+    (another run landed, or a commit was made), a merge commit, made without touching the
+    tree and then fast-forwarded into it; else the branch is kept for the user to merge.
+    What happened, in words."""
     branch = integration_branch(run)
     ref = f"refs/heads/{branch}"
-    if rev_parse(root) != user_head:
-        return f"the user's branch moved during the run: the work is kept on {branch}"
-    if rev_parse(root, ref) == user_head:
+    head, tip = rev_parse(root), rev_parse(root, ref)
+    if tip == user_head:
         _git(root, "update-ref", "-d", ref)
         return "nothing to merge: no step changed the tree"
-    done = _git(root, "merge", "--ff-only", "--quiet", ref, check=False)
+    how = "fast-forwarded into the current branch"
+    if head != user_head:
+        if not _is_ancestor(root, user_head, head):
+            return f"the user's branch moved away during the run: the work is kept on {branch}"
+        merged = _merged(root, head, tip, f"orchestrate: merge run {run}")
+        if merged.kind == "conflict":
+            return (f"the current branch moved on during the run and conflicts with the "
+                    f"run's work in {', '.join(merged.conflicts[:10])}: the work is kept on "
+                    f"{branch}")
+        tip, how = merged.commit, "merged into the current branch, which had moved on"
+    for _ in range(LAND_TRIES):  # another run landing at the same moment holds the index
+        done = _git(root, "merge", "--ff-only", "--quiet", tip, check=False)
+        if done.returncode == 0 or "index.lock" not in done.stderr:
+            break
+        time.sleep(0.2)
     if done.returncode != 0:
-        return (f"{branch} could not be fast-forwarded into the working tree "
+        return (f"{branch} could not be brought into the working tree "
                 f"({(done.stderr or done.stdout).strip()[:200]}): merge it yourself")
+    _note_landed(root, rev_parse(root))
     _git(root, "update-ref", "-d", ref)
-    return f"the run's work was fast-forwarded into the current branch from {branch}"
+    return f"the run's work was {how} from {branch}"
 
 
 def _force_remove(root: Path, path: Path, branch: str | None) -> None:
