@@ -2,12 +2,16 @@
 
 Run as ``python task_agent.py PROMPT_FILE AGENT MODEL`` (an ``agent_cmd`` template) in the
 project. It reads the Checks section of the prompt and, for each item: writes a file that
-must exist (a plan file gets ``$TASK_AGENT_PLAN``, else a one-phase plan), writes a verdict
+must exist (a plan file gets ``$TASK_AGENT_PLAN`` with ``{task}`` made the task's id, else
+a one-phase plan), writes a verdict
 file with the next verdict its role has in ``$TASK_AGENT_SCRIPT`` (JSON: ``{"plan-review":
 [{"verdict": "rejected", "concerns": [...]}, ...], "code-review": [...]}``, the last
 repeating, approved when none is given), and changes the tree when the checks say it
-must change. Each call is appended to ``$TASK_AGENT_SCRIPT.calls.jsonl``. It prints a
-Claude-style result object with a cost of $0.01.
+must change. A reviewer told to review exactly ``git diff BASE..COMMIT`` runs it and notes
+the files it saw. Each call is appended to ``$TASK_AGENT_SCRIPT.calls.jsonl``, with the
+folder it ran in. ``$TASK_AGENT_SLEEP`` seconds are slept first, and more for the steps
+``$TASK_AGENT_SLOW`` names (``{"RUN STEP": seconds}``). It prints a Claude-style result
+object with a cost of $0.01.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,7 +52,9 @@ def main() -> int:
     if os.environ.get("TASK_AGENT_PIDS"):  # so a test can kill it with its runner
         with open(os.environ["TASK_AGENT_PIDS"], "a") as pids:
             pids.write(f"{os.getpgid(0)}\n")
-    time.sleep(float(os.environ.get("TASK_AGENT_SLEEP", "0")))
+    slow = json.loads(os.environ.get("TASK_AGENT_SLOW", "{}"))  # {"RUN STEP": seconds}
+    time.sleep(float(os.environ.get("TASK_AGENT_SLEEP", "0")) +
+               slow.get(f"{os.environ.get('ORCHESTRATE_RUN')} {step}", 0))
     kind = step.split(":", 1)[0]
     for check in checks(prompt):
         verdict = re.match(r"file (\S+) holds your verdict", check)
@@ -59,13 +66,24 @@ def main() -> int:
             write(verdict.group(1), json.dumps(chosen))
         elif plain:
             path = plain.group(1)
-            write(path, os.environ.get("TASK_AGENT_PLAN", PLAN) if kind == "plan"
-                  else f"written by {agent} for {step}\n")
+            task = re.search(r"tasks/([^/]+)/plan-", path)  # {task} in a plan: its id
+            write(path, os.environ.get("TASK_AGENT_PLAN", PLAN).replace(
+                "{task}", task.group(1) if task else "") if kind == "plan"
+                else f"written by {agent} for {step}\n")
         elif check.startswith("the working tree changes"):
-            write(f"changes/{step.replace(':', '_')}.txt", f"{agent} {time.time()}\n")
+            run = os.environ.get("ORCHESTRATE_RUN", "run")
+            write(f"changes/{run}-{step.replace(':', '_')}.txt", f"{agent} {time.time()}\n")
+    entry = {"step": step, "kind": kind, "agent": agent, "model": model, "cwd": os.getcwd(),
+             "run": os.environ.get("ORCHESTRATE_RUN"),
+             "started": started, "ended": time.time()}
+    change = re.search(r"`git diff ([0-9a-f]+\.\.[0-9a-f]+)`", prompt)
+    if change:
+        entry["change"] = change.group(1)
+        entry["reviewed"] = subprocess.run(["git", "diff", "--name-only", change.group(1)],
+                                           capture_output=True, text=True,
+                                           check=True).stdout.split()
     with calls.open("a") as out:
-        out.write(json.dumps({"step": step, "kind": kind, "agent": agent, "model": model,
-                              "started": started, "ended": time.time()}) + "\n")
+        out.write(json.dumps(entry) + "\n")
     print(json.dumps({"type": "result", "subtype": "success", "is_error": False,
                       "result": f"{agent} did {step}", "total_cost_usd": 0.01}))
     return 0

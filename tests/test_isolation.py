@@ -200,3 +200,113 @@ def test_under_wf_each_agent_action_names_its_worktree_and_both_merge(tmp_path):
     assert done["status"] == "completed", done
     assert (root / "a.txt").exists() and (root / "b.txt").exists()
     assert len(git(root, "worktree", "list").splitlines()) == 1
+
+
+def _conflicted_run(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A run whose step 2 conflicts with step 1 in shared.txt and waits for an answer;
+    (root, scenario, the branch step 2's work is kept on)."""
+    plan = "# Plan: clash\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt") + \
+        agent_phase("3", "c.txt", depends="2")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"a.txt": "a", "shared.txt": "one\nleft\nthree\n"}, "sleep": 0.2}],
+        "2": [{"write": {"b.txt": "b", "shared.txt": "one\nright\nthree\n"}, "sleep": 0.4}],
+        "3": [{"write": {"c.txt": "c"}}]})
+    assert run(root, scenario).returncode == 3
+    (kept,) = [b.strip() for b in git(root, "branch", "--list", "orchestrate/plan/2-conflict-*")
+               .splitlines()]
+    return root, scenario, kept
+
+
+def _orchestrate(root: Path, scenario: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=root,
+                          env=runner_env(FAKE_CLAUDE_SCENARIO=str(scenario)),
+                          capture_output=True, text=True, timeout=120)
+
+
+def _resume(root: Path, scenario: Path) -> subprocess.CompletedProcess:
+    return _orchestrate(root, scenario, "run", "--resume", "plan", "--agent-cmd",
+                        f"{sys.executable} {FAKE}")
+
+
+def test_a_conflict_resolved_by_hand_counts_once_the_kept_branch_is_merged(tmp_path):
+    root, scenario, kept = _conflicted_run(tmp_path)
+    early = _orchestrate(root, scenario, "wf", "answer", "plan", "merge-conflict", "resolved",
+                         "--json")
+    assert early.returncode == 0, early.stderr
+    events = journal(root, "plan")
+    reasked = [e for e in events if e["type"] == "ask_opened"][-1]
+    assert f"{kept} is not merged into orchestrate/plan/integration yet" in reasked["question"]
+    assert not any(e["type"] == "step_settled" for e in events)
+
+    # The user merges the kept branch into the integration branch in a scratch worktree.
+    scratch = tmp_path / "scratch"
+    git(root, "worktree", "add", "-q", str(scratch), "orchestrate/plan/integration")
+    merging = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                              "merge", "-q", kept], cwd=scratch, capture_output=True, text=True)
+    assert "CONFLICT" in merging.stdout, merging.stdout + merging.stderr
+    write(scratch / "shared.txt", "one\nleft and right\nthree\n")
+    git(scratch, "commit", "-qam", "resolve step 2 by hand")
+    git(root, "worktree", "remove", str(scratch))
+
+    answered = _orchestrate(root, scenario, "wf", "answer", "plan", "merge-conflict",
+                            "resolved", "--json")
+    assert answered.returncode == 0, answered.stderr
+    (settled,) = [e for e in journal(root, "plan") if e["type"] == "step_settled"]
+    assert (settled["step"], settled["status"]) == ("2", "completed")
+    resumed = _resume(root, scenario)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    ran = [call["step"] for call in calls(scenario)]
+    assert ran.count("2") == 1 and "3" in ran  # not run again; its dependent went on
+    assert (root / "shared.txt").read_text() == "one\nleft and right\nthree\n"
+    assert (root / "c.txt").exists() and (root / "b.txt").exists()
+    assert len(git(root, "worktree", "list").splitlines()) == 1
+
+
+def test_an_abandoned_conflict_leaves_its_work_on_the_kept_branch_and_the_run_goes_on(tmp_path):
+    root, scenario, kept = _conflicted_run(tmp_path)
+    answered = _orchestrate(root, scenario, "wf", "answer", "plan", "merge-conflict",
+                            "abandon", "--json")
+    assert answered.returncode == 0, answered.stderr
+    resumed = _resume(root, scenario)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    ran = [call["step"] for call in calls(scenario)]
+    assert ran.count("2") == 1 and "3" in ran
+    assert (root / "shared.txt").read_text() == "one\nleft\nthree\n"  # step 1's side
+    assert not (root / "b.txt").exists()
+    assert git(root, "show", f"{kept}:b.txt") == "b"  # nothing lost
+    assert any(f"abandoned after a merge conflict; its work stays on {kept}" in text
+               for text in notes(root))
+    summary = (root / ".claude" / "orchestrate" / "runs" / "plan" / "summary.md").read_text()
+    assert "| 2 | Work 2 | skipped |" in summary
+
+
+def test_under_wf_a_conflict_is_an_ask_and_retry_hands_the_step_out_again(tmp_path):
+    from tests.wf_helpers import Wf
+
+    plan = "# Plan: clash\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"a.txt": "a", "shared.txt": "one\nleft\nthree\n"}}],
+        "2": [{"write": {"b.txt": "b", "shared.txt": "one\nright\nthree\n"}}]})
+    write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+    wf = Wf(root, scenario)
+    started = wf.call("start", "--plan", "plan.md")
+    first = wf.call("next", started["run"])
+    agents = [a for a in first["actions"] if a["type"] == "agent"]
+    for action in agents:
+        wf.perform(action)
+    reports = [wf.call("report", started["run"], a["id"]) for a in agents]
+    assert sorted(r["outcome"] for r in reports) == ["completed", "failed"]
+    asked = wf.call("next", started["run"])
+    (ask,) = [a for a in asked["actions"] if a["type"] == "ask"]
+    assert ask["id"] == "merge-conflict" and "shared.txt" in ask["question"]
+    assert [o["id"] for o in ask["options"]] == ["retry", "resolved", "abandon"]
+    wf.call("answer", started["run"], "merge-conflict", "retry")
+    again = wf.call("next", started["run"])
+    (redo,) = [a for a in again["actions"] if a["type"] == "agent"]
+    assert redo["step"] == "2" and redo["worktree"].endswith("plan-2")
+    wf.perform(redo)
+    assert wf.call("report", started["run"], redo["id"])["outcome"] == "completed"
+    done = wf.drive(started["run"])
+    assert done["status"] == "completed", done
+    assert (root / "shared.txt").read_text() == "one\nright\nthree\n"
+    assert len(git(root, "worktree", "list").splitlines()) == 1

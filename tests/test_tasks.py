@@ -325,7 +325,7 @@ def test_the_stand_in_writes_only_what_the_contract_lists(tmp_path):
     assert written == {"README.md", "tasks.yaml", "ORCHESTRATOR_RUN_LOG.md",
                        "specs/tasks/RAE-001/plan-1.md", "specs/tasks/RAE-001/reviews/plan-1.json",
                        "specs/tasks/RAE-001/reviews/code-1-1.json", "src/feature.py",
-                       "changes/impl_1_1.txt"}  # the implementer's Checks: the tree changes
+                       "changes/task-rae-001-impl_1_1.txt"}  # the implementer: the tree changes
     assert REPO.exists()
 
 

@@ -44,6 +44,7 @@ class Wf:
         self.sizes: list[tuple[str, int]] = []
         self.performed: list[str] = []
         self.batches: list[list[str]] = []  # the action ids of each `next` answer
+        self.handed: list[dict] = []  # every action `next` handed out, in order
 
     def argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "orchestrator", "wf", *args, "--json"]
@@ -93,6 +94,7 @@ class Wf:
                 return done[0]
             assert actions or answer["in_flight"], answer
             self.batches.append([a["id"] for a in actions])
+            self.handed += actions
             for action in actions:
                 if action["type"] == "command":
                     self.call("exec", run, action["id"])

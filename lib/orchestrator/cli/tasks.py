@@ -34,6 +34,9 @@ def add_tasks(commands, common) -> None:
                      help="stop starting agents once all tasks together have spent this")
     run.add_argument("--agent-cmd", metavar="TEMPLATE",
                      help="run agents with this command template instead of claude -p")
+    run.add_argument("--isolate", action="store_true",
+                     help="a task's implementation and fix steps each in a git worktree of "
+                          "their own, merged as they complete (also `isolate: true`)")
     run.add_argument("--only", metavar="ID", help="run this one task, in this process")
     _json_flag(run, "orchestrate/tasks-run@1")
     run.set_defaults(handler=_cmd_run)
@@ -115,11 +118,11 @@ def _cmd_run(args) -> Result:
 
     if args.only:
         state = tasks.run_task(args.file, args.only, max_cost=args.max_cost,
-                               agent_cmd=args.agent_cmd)
+                               agent_cmd=args.agent_cmd, isolate=args.isolate)
         return Result({"schema": "orchestrate/task-run@1", "id": args.only, "state": state},
                       f"task {args.only}: {state}\n", code=_code([state]))
     outcome = tasks.run_tasks(args.file, jobs=args.jobs, max_cost=args.max_cost,
-                              agent_cmd=args.agent_cmd,
+                              agent_cmd=args.agent_cmd, isolate=args.isolate,
                               say=(lambda line: None) if args.json else
                               (lambda line: print(line, flush=True)))
     states = [view["state"] for view in outcome["tasks"]]

@@ -20,6 +20,7 @@ from orchestrator.session.runs import (
     Project,
     begin_run,
     exclusions,
+    open_isolation,
     open_project,
     open_store,
     reopen_run,
@@ -59,11 +60,7 @@ def _durations(plan: Plan) -> dict[str, float]:
 
 def _drive(store, recorder: Recorder, plan: Plan, project: Project, config: Config, redactor,
            progress, notes: list[str], reports: RunReports, backend) -> RunResult:
-    isolation = None
-    if recorder.state.isolate:
-        from orchestrator.executors.isolation import Isolation
-
-        isolation = Isolation(project.root, store.name, store.run_dir, take_head=True)
+    isolation = open_isolation(project.root, recorder.state, store.run_dir, take_head=True)
     runner = HeadlessRunner(recorder=recorder, plan=plan, root=project.root, config=config,
                             store=store, redactor=redactor, durations=_durations(plan),
                             backend=backend, errors_dir=project.errors_dir,

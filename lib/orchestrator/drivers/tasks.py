@@ -57,8 +57,9 @@ def _open(store, project, tasks_path: str, task: lifecycle.Task, config, redacto
           driver: str, max_cost: float | None = None, listeners=()):
     """Start the task's run in ``store`` (whose lock the caller holds), or reopen it where
     it stopped: (recorder, plan, reports, notes), or None when there is nothing to move (the
-    task is over, or waits for a person)."""
-    from orchestrator.drivers.wf_start import _self_command
+    task is over, or waits for a person). A new run is isolated when the config says so
+    (kept with the run: a resumed one stays as it began)."""
+    from orchestrator.drivers.wf_start import _isolate, _self_command
     from orchestrator.playbooks.tasks.gate import gate_commands
 
     notes: list[str] = []
@@ -84,14 +85,16 @@ def _open(store, project, tasks_path: str, task: lifecycle.Task, config, redacto
     growth.save_task(store.run_dir, task)  # before the journal: growth reads it
     recorder, reports = session.begin_run(
         store, project, plan, plan.path, None, config, redactor, fresh=False, notes=notes,
-        driver=driver, listeners=listeners)
+        driver=driver, listeners=listeners, extra=_isolate(project, config))
     growth.begin_task(recorder, task, routes)
     return recorder, plan, reports, notes
 
 
 def run_task(tasks_path: str, task_id: str, *, max_cost: float | None = None,
-             agent_cmd: str | None = None, cwd: Path | None = None, progress=None) -> str:
-    """Start or resume one task's run and drive it until it stops; its task state."""
+             agent_cmd: str | None = None, cwd: Path | None = None, progress=None,
+             isolate: bool = False) -> str:
+    """Start or resume one task's run and drive it until it stops; its task state.
+    ``isolate`` (or the config's): a new run's code-changing steps in worktrees."""
     from orchestrator.config import load_config
     from orchestrator.drivers.run import _backend, _drive
     from orchestrator.redact import Redactor
@@ -101,7 +104,8 @@ def run_task(tasks_path: str, task_id: str, *, max_cost: float | None = None,
     task = _task_of(tasks_path, task_id)
     project = session.open_project(cwd)
     config = load_config(project.root).with_overrides(max_cost_usd=max_cost,
-                                                      agent_cmd=agent_cmd)
+                                                      agent_cmd=agent_cmd,
+                                                      isolate=isolate or None)
     backend = _backend(config)
     redactor = Redactor()
     progress = progress or make_progress(sys.stdout, False)
@@ -179,7 +183,8 @@ def _spent(project) -> float:
 
 
 def run_tasks(tasks_path: str, *, jobs: int = 1, max_cost: float | None = None,
-              agent_cmd: str | None = None, cwd: Path | None = None, say=print) -> dict:
+              agent_cmd: str | None = None, cwd: Path | None = None, say=print,
+              isolate: bool = False) -> dict:
     """Run every task of ``tasks_path``, at most ``jobs`` at once; their final states."""
     tasks = load_tasks(tasks_path)  # a bad file: exit 2 before anything starts
     project = session.open_project(cwd)
@@ -191,7 +196,8 @@ def run_tasks(tasks_path: str, *, jobs: int = 1, max_cost: float | None = None,
             while waiting and len(running) < jobs:
                 task_id = waiting.pop(0)
                 left = None if max_cost is None else max(0.0, max_cost - _spent(project))
-                running[task_id] = _spawn(tasks_path, task_id, left, agent_cmd, project.root)
+                running[task_id] = _spawn(tasks_path, task_id, left, agent_cmd, project.root,
+                                          isolate)
                 say(f"task {task_id}: started")
             for task_id, child in list(running.items()):
                 if child.poll() is not None:
@@ -219,9 +225,10 @@ def _state_line(project, task_id: str) -> str:
     return shown.state + (f" ({shown.why})" if shown.why else "")
 
 
-def _spawn(tasks_path, task_id, max_cost, agent_cmd, root: Path) -> subprocess.Popen:
+def _spawn(tasks_path, task_id, max_cost, agent_cmd, root: Path,
+           isolate: bool) -> subprocess.Popen:
     argv = [sys.executable, "-m", "orchestrator", "tasks", "run", str(tasks_path),
-            "--only", task_id]
+            "--only", task_id] + (["--isolate"] if isolate else [])
     if max_cost is not None:
         argv += ["--max-cost", f"{max_cost:.6f}"]
     if agent_cmd:

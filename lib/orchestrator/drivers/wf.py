@@ -337,7 +337,7 @@ def answer(name: str, text: str, choice: str, *, note: str | None = None,
                                      reason=f"stopped by the user at the question {text}; "
                                             "continue with `orchestrate run --resume "
                                             f"{call.state.name}`")
-            elif call.state.status != "running":
+            elif call.state.status != "running" and call.state.ask is None:
                 call.recorder, _, call.reports = session.reopen_run(
                     call.store, call.project, call.config, call.redactor, notes=[],
                     driver="wf")

@@ -15,11 +15,9 @@ __all__ = ["isolation_of", "workspaces", "project_for", "settle", "closing_notes
 
 
 def isolation_of(call):
-    if not call.state.isolate:
-        return None
-    from orchestrator.executors.isolation import Isolation
+    from orchestrator.session.runs import open_isolation
 
-    return Isolation(call.project.root, call.state.name, call.store.run_dir)
+    return open_isolation(call.project.root, call.state, call.store.run_dir)
 
 
 def workspaces(call, step_ids: list[str]) -> dict[str, Path]:
@@ -39,17 +37,16 @@ def project_for(call, step_id: str):
 
 def settle(call, step_id: str, outcome: Outcome) -> Outcome:
     """Merge a completed step (or drop a failed attempt's worktree); what was merged and
-    credited goes with the attempt's note."""
+    credited is journalled as a note, as the headless driver does."""
     isolation = isolation_of(call)
     if isolation is None:
         return outcome
     settled = isolation.leave(step_id, outcome)
+    if settled.note:
+        call.recorder.record("note", text=settled.note)
     if settled.ask is not None and call.state.ask is None:
         call.recorder.record("ask_opened", **settled.ask)
-    outcome, note = settled.outcome, settled.note
-    if note:
-        outcome.note = f"{outcome.note}; {note}" if outcome.note else note
-    return outcome
+    return settled.outcome
 
 
 def closing_notes(call, status: str) -> list[str]:

@@ -226,6 +226,7 @@ class Frontier:
                     self._waiting[child] -= 1
                     if self._waiting[child] == 0 and state.steps[child].status == "pending":
                         self._add_ready(child)
-        elif kind in ("run_started", "run_resumed", "run_interrupted", "steps_added") \
+        elif kind in ("run_started", "run_resumed", "run_interrupted", "steps_added",
+                      "step_settled") \
                 or state is not self._state:
             self.rebuild(state)

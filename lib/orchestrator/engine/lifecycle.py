@@ -181,15 +181,25 @@ def implementation_phase(task: Task, phase: Phase, round_: int, concerns: list[s
         dependencies_to_add=list(phase.dependencies_to_add), model=_model(task, "implementer"))
 
 
-def code_review_phase(task: Task, phase_id: str, round_: int) -> Phase:
+def code_review_phase(task: Task, phase_id: str, round_: int,
+                      change: str | None = None) -> Phase:
+    """The review of what ``impl:<phase_id>:<round_>`` did. ``change``: the git range of
+    exactly that step's work (``BASE..COMMIT``), known when it ran in a worktree of its
+    own; else the reviewer reads the working tree's diff."""
     verdict = _verdict_path(task, f"code-{phase_id}-{round_}")
+    if change:
+        tip = change.rpartition("..")[2]
+        read = [f"Review exactly the change the phase made, and nothing else: "
+                f"`git diff {change}` (a file as the phase left it: `git show {tip}:PATH`)"]
+    else:
+        read = ["Read the change (`git diff`) the phase made"]
     return Phase(
         id=f"code-review:{phase_id}:{round_}", title=f"Review phase {phase_id} "
         f"(round {round_})", line=0, owner="code-reviewer", type="design",
         depends_on=[f"impl:{phase_id}:{round_}"], depends_stated=True, files=[verdict],
         verdicts=[verdict], objective=f"Judge the change of phase {phase_id} of {task.id}",
-        tasks=["Read the change (`git diff`) the phase made",
-               f"Write your verdict to {verdict}: approved, or rejected with its concerns"],
+        tasks=read + [f"Write your verdict to {verdict}: approved, or rejected with its "
+                      f"concerns"],
         model=_model(task, "code-reviewer"))
 
 
@@ -228,8 +238,7 @@ def _start_phase(task: Task, plan: Plan, done: set[str], after: str) -> Decision
     if upcoming is None:
         return Decision(states=[("task", QUALITY_GATE, None)], phases=gate_phases(task, 1, after))
     return Decision(states=[("task", IMPLEMENTING, None), (upcoming, IMPLEMENTING, None)],
-                    phases=[implementation_phase(task, phases[upcoming], 1, [], after),
-                            code_review_phase(task, upcoming, 1)])
+                    phases=[implementation_phase(task, phases[upcoming], 1, [], after)])
 
 
 def _human(subject: str, what: str, concerns: list[str]) -> dict:
@@ -243,12 +252,14 @@ def _human(subject: str, what: str, concerns: list[str]) -> dict:
 
 
 def after_finish(task: Task, step_id: str, status: str, verdict: dict | None,
-                 plan: Plan | None, done: set[str], failures: list[str]) -> Decision:
+                 plan: Plan | None, done: set[str], failures: list[str],
+                 change: str | None = None) -> Decision:
     """What the task does once ``step_id`` is over (``status``: completed, failed, ...).
 
     ``verdict``: the reviewer's, for a review step; ``plan``: the approved plan, parsed;
     ``done``: the plan phases approved so far;
-    ``failures``: the failed checks of this gate round, once all of them are over.
+    ``failures``: the failed checks of this gate round, once all of them are over;
+    ``change``: an implementation step's git range, when it worked in a worktree.
     """
     kind, _, rest = step_id.partition(":")
     if status != "completed" and kind in ("plan", "plan-review", "impl", "code-review", "fix"):
@@ -281,9 +292,10 @@ def after_finish(task: Task, step_id: str, status: str, verdict: dict | None,
         decision.phases = [planning_phase(task, round_ + 1, concerns),
                            plan_review_phase(task, round_ + 1)]
         return decision
-    if kind == "impl":
-        phase_id = rest.rsplit(":", 1)[0]
-        return Decision(states=[("task", CODE_REVIEW, None), (phase_id, CODE_REVIEW, None)])
+    if kind == "impl":  # its review is made now: the change it reviews is known
+        phase_id, _, number = rest.rpartition(":")
+        return Decision(states=[("task", CODE_REVIEW, None), (phase_id, CODE_REVIEW, None)],
+                        phases=[code_review_phase(task, phase_id, int(number), change)])
     if kind == "code-review":
         phase_id, _, number = rest.rpartition(":")
         round_ = int(number)
@@ -304,8 +316,7 @@ def after_finish(task: Task, step_id: str, status: str, verdict: dict | None,
         return Decision(states=[(phase_id, CHANGES_REQUESTED, "; ".join(concerns) or None),
                                 ("task", IMPLEMENTING, None), (phase_id, IMPLEMENTING, None)],
                         phases=[implementation_phase(task, source, round_ + 1, concerns,
-                                                     step_id),
-                                code_review_phase(task, phase_id, round_ + 1)],
+                                                     step_id)],
                         concerns=concerns)
     if kind == "fix":
         round_ = int(rest) + 1

@@ -22,6 +22,8 @@ class Outcome:
     failed_command: str | None = None
     cost_usd: float = 0.0
     note: str | None = None  # what the agent said about its work: kept, never the verdict
+    change: str | None = None  # an isolated step's merged work as a git range, BASE..COMMIT
+    kept: str | None = None  # the branch a conflicting attempt's work is kept on
 
     def details(self) -> dict:
         """What a retry prompt needs to know about this failure."""
@@ -50,6 +52,10 @@ def finish_payload(step_id: str, outcome: Outcome, duration_s: float) -> dict:
         payload["cost_usd"] = round(outcome.cost_usd, 6)
     if outcome.note:
         payload["note"] = outcome.note
+    if outcome.change:
+        payload["change"] = outcome.change
+    if outcome.kept:
+        payload["kept"] = outcome.kept
     details = outcome.details()
     if details:
         payload["details"] = details

@@ -158,6 +158,44 @@ def satisfies(step: StepState) -> bool:
         step.soft and step.status in ("failed", "timeout", "blocked"))
 
 
+SETTLED_STATUSES = ("pending", "completed", "skipped")  # what a person makes of a failed step
+
+
+def _settle(state: RunState, event: dict) -> None:
+    """A person's decision on a failed step (e.g. after a merge conflict): run it again
+    (``pending``), take it as done (``completed``: they did its work by hand), or drop it
+    (``skipped``). Its dependents are unblocked when nothing else holds them."""
+    step = _step(state, event)
+    status = event.get("status")
+    if status not in SETTLED_STATUSES:
+        raise StateError(f"step_settled: unknown status {status!r} for step {step.id}")
+    if step.status not in FAILED_STATUSES:
+        raise StateError(f"step_settled: step {step.id} is {step.status}, not failed")
+    step.status = status
+    step.error = event.get("reason") if status == "skipped" else None
+    if status == "pending":
+        step.attempts_base = step.attempts
+    _unblock_dependents(state, step.id)
+
+
+def _unblock_dependents(state: RunState, step_id: str) -> None:
+    """Blocked steps that (transitively) need ``step_id`` wait again, unless another of
+    their dependencies still failed or is blocked."""
+    stuck = FAILED_STATUSES | {"blocked"}
+    frontier = [step_id]
+    while frontier:
+        current = frontier.pop()
+        for step in state.steps.values():
+            if current not in step.depends_on or step.status != "blocked":
+                continue
+            if any(state.steps[dep].status in stuck for dep in step.depends_on
+                   if dep in state.steps):
+                continue
+            step.status = "pending"
+            step.error = None
+            frontier.append(step.id)
+
+
 def _block_dependents(state: RunState, failed_id: str) -> None:
     """Mark every pending step that (transitively) needs ``failed_id`` as blocked."""
     if state.steps[failed_id].soft:
@@ -211,7 +249,7 @@ def _finish_attempt(state: RunState, step: StepState, event: dict) -> None:
         "finished_at": event["at"], "duration_s": step.duration_s, "error": event.get("error"),
         "cost_usd": cost,
     }
-    for key in ("details", "note", "checks"):
+    for key in ("details", "note", "checks", "change", "kept"):
         if event.get(key):
             entry[key] = event[key]
     step.history.append(entry)
@@ -302,6 +340,8 @@ def _apply(state: RunState | None, event: dict) -> RunState:
         state.answers.append({"id": event["id"], "choice": event["choice"],
                               "text": event.get("text")})
         state.ask = None
+    elif kind == "step_settled":
+        _settle(state, event)
     elif kind == "lifecycle":
         _move(state, event)
     elif kind == "routed":

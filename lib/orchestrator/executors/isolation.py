@@ -12,6 +12,7 @@ merges happen in dependency order. The git work itself is in store/worktrees.py.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,12 @@ from orchestrator.store.snapshot import write_atomic
 
 HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD the run must not move
 
-__all__ = ["Isolation", "Settled", "CONFLICT_ASK", "conflict_ask"]
+__all__ = ["Isolation", "Settled", "ConflictAnswers", "CONFLICT_ASK", "conflict_ask", "MERGE",
+           "CHECK", "RETRY", "RESOLVED", "ABANDON"]
 
 CONFLICT_ASK = "merge-conflict"
+MERGE = "merge"  # the step works in a worktree, and what it did is merged once it completes
+CHECK = "check"  # the step only checks the integration commit in a worktree: nothing merged
 
 
 @dataclass(slots=True)
@@ -37,15 +41,64 @@ class Settled:
     ask: dict | None = None
 
 
+RETRY, RESOLVED, ABANDON = "retry", "resolved", "abandon"  # the answers to a conflict
+
+
 def conflict_ask(step_id: str, files: str, kept: str, branch: str) -> dict:
     """The question a merge conflict puts to the user; its answer is journalled like any
-    other (`orchestrate wf answer RUN merge-conflict retry`)."""
+    other (`orchestrate wf answer RUN merge-conflict retry`) and acted on by
+    ConflictAnswers."""
     return {"id": CONFLICT_ASK,
             "question": f"Step {step_id} conflicts with {branch} in {files}. Its work is "
-                        f"kept on {kept}. Retry the step on the new base, or stop here "
-                        f"(resolve by hand: merge {kept} into {branch}, then resume)?",
-            "options": [{"id": "retry", "label": "Retry the step on the new base"},
-                        {"id": "stop", "label": "Stop; both branches stay as they are"}]}
+                        f"kept on {kept}. Retry the step on the new base; or merge {kept} "
+                        f"into {branch} yourself and answer resolved; or abandon the step "
+                        f"(the run goes on without it, its work stays on {kept})?",
+            "options": [{"id": RETRY, "label": "Retry the step on the new base"},
+                        {"id": RESOLVED, "label": f"I merged {kept} into {branch}; go on"},
+                        {"id": ABANDON, "label": "Abandon the step; go on without it"}]}
+
+
+class ConflictAnswers:
+    """A recorder listener: what the answer to a merge conflict does to each step that
+    failed by one. ``retry`` runs it again on the new base; ``resolved`` takes it as done
+    once its kept branch is in the integration branch (else the question is asked again);
+    ``abandon`` skips it. Each is a ``step_settled`` event, so both drivers, and a resume,
+    see the same thing."""
+
+    def __init__(self, recorder, project_root: Path):
+        self.recorder = recorder
+        self.root = Path(project_root)
+
+    def __call__(self, event: dict, state) -> None:
+        if event["type"] != "ask_answered" or event["id"] != CONFLICT_ASK:
+            return
+        choice = event["choice"]
+        conflicted = [step for step in state.steps.values()
+                      if step.status in ("failed", "timeout") and step.history
+                      and step.history[-1].get("kept")]
+        branch = worktrees.integration_branch(state.name)
+        if choice == RESOLVED:
+            missing = [step.history[-1]["kept"] for step in conflicted
+                       if not worktrees.contains(self.root, branch, step.history[-1]["kept"])]
+            if missing:
+                ask = conflict_ask(conflicted[0].id, "its files", missing[0], branch)
+                ask["question"] = (f"{', '.join(missing[:3])} is not merged into {branch} "
+                                   f"yet. " + ask["question"])
+                self.recorder.record("ask_opened", **ask)
+                return
+        status = {RETRY: "pending", RESOLVED: "completed", ABANDON: "skipped"}.get(choice)
+        if status is None:
+            return
+        with self.recorder.batch():
+            for step in conflicted:
+                kept = step.history[-1]["kept"]
+                reason = {RETRY: f"retried on the new base of {branch}",
+                          RESOLVED: f"merged by hand: {kept} is in {branch}",
+                          ABANDON: f"abandoned after a merge conflict; its work stays on "
+                                   f"{kept}"}[choice]
+                self.recorder.record("step_settled", step=step.id, status=status,
+                                     reason=reason)
+                self.recorder.record("note", text=f"{ISOLATION_NOTE}step {step.id}: {reason}")
 
 
 class Isolation:
@@ -54,9 +107,13 @@ class Isolation:
     step's worktree is found by its name, its base is where its branch left the
     integration branch, and the user's HEAD is kept in the run's folder."""
 
-    def __init__(self, root: Path, run: str, run_dir: Path, *, take_head: bool = False):
+    def __init__(self, root: Path, run: str, run_dir: Path, *, take_head: bool = False,
+                 scope: Callable[[str], str | None] | None = None):
+        """``scope``: how a step uses a worktree (MERGE, CHECK, or None: it works in the
+        project itself); every step is MERGE when not given."""
         self.root = root
         self.run = run
+        self.scope = scope or (lambda step_id: MERGE)
         self.head_file = Path(run_dir) / HEAD_FILE
         worktrees.start_integration(root, run)
         self.user_head = None if take_head else self._kept_head()
@@ -82,7 +139,10 @@ class Isolation:
         return worktrees.integration_branch(self.run)
 
     def enter(self, step_id: str) -> Path:
-        """The step's worktree, at the integration branch's commit now; its path."""
+        """Where the step works: its worktree, made at the integration branch's commit
+        now, or the project when the step is not isolated."""
+        if self.scope(step_id) is None:
+            return self.root
         base = worktrees.rev_parse(self.root, f"refs/heads/{self.branch}")
         return worktrees.create(self.root, self.run, step_id, base).path
 
@@ -95,6 +155,10 @@ class Isolation:
         if outcome.outcome != "completed":
             worktrees.remove(self.root, tree)
             return Settled(outcome)
+        if self.scope(step_id) == CHECK:
+            worktrees.remove(self.root, tree)
+            return Settled(outcome, note=f"{ISOLATION_NOTE}step {step_id}: checked "
+                                         f"{self.branch} at {tree.base[:12]}, nothing merged")
         stray = worktrees.stray_commits(self.root, tree, self.user_head)
         if stray:
             worktrees.remove(self.root, tree)
@@ -102,6 +166,7 @@ class Isolation:
                                    permanent=True, cost_usd=outcome.cost_usd))
         changed = worktrees.diff(tree).files
         worktrees.commit_all(tree, f"orchestrate: step {step_id} of run {self.run}")
+        outcome.change = f"{tree.base}..{worktrees.rev_parse(tree.path)}"
         merged = worktrees.merge(self.root, self.run, tree,
                                  f"orchestrate: merge step {step_id} of run {self.run}")
         if merged.kind == "conflict":
@@ -109,7 +174,7 @@ class Isolation:
             files = ", ".join(merged.conflicts[:10])
             return Settled(Outcome("failed", f"merge conflict with {self.branch} in {files}; "
                                              f"the step's work is kept on {kept}",
-                                   permanent=True, cost_usd=outcome.cost_usd),
+                                   permanent=True, cost_usd=outcome.cost_usd, kept=kept),
                            ask=conflict_ask(step_id, files, kept, self.branch))
         worktrees.remove(self.root, tree)
         shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more"

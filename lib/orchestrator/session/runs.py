@@ -89,7 +89,8 @@ def exclusions(project: Project, reports: RunReports | None, store=None) -> list
 def listen(recorder: Recorder, store, project: Project, state_name: str, plan_path: str,
            redactor, config: Config, extra=()) -> RunReports:
     """Attach the run's reports (debug log, run log, error reports), the growth of a
-    workflow run or a task's run, and ``extra``."""
+    workflow run or a task's run, the answers to a merge conflict, and ``extra``."""
+    from orchestrator.executors.isolation import ConflictAnswers
     from orchestrator.playbooks.execute_plan.checkpoints import PlanCheckpoints
     from orchestrator.playbooks.execute_plan.day_log import ExecutionLog
     from orchestrator.playbooks.orchestrate.growth import WorkflowGrowth
@@ -99,8 +100,22 @@ def listen(recorder: Recorder, store, project: Project, state_name: str, plan_pa
     recorder.listeners += [reports, ErrorReports(project.errors_dir, redactor, recorder),
                            WorkflowGrowth(recorder, store, config, project.root),
                            TaskGrowth(recorder, store, config, project.root),
-                           PlanCheckpoints(store), ExecutionLog(store), *extra]
+                           PlanCheckpoints(store), ExecutionLog(store),
+                           ConflictAnswers(recorder, project.root), *extra]
     return reports
+
+
+def open_isolation(root: Path, state: RunState, run_dir: Path, *, take_head: bool = False):
+    """The worktrees of an isolated run (executors/isolation), or None. Both drivers open
+    it here, so they isolate the same steps: a task's run only those its lifecycle says
+    change or check the code."""
+    if not state.isolate:
+        return None
+    from orchestrator.executors.isolation import Isolation
+    from orchestrator.playbooks.tasks import growth as task_growth
+
+    scope = task_growth.worktree_use if state.plan_format == task_growth.FORMAT else None
+    return Isolation(root, state.name, run_dir, take_head=take_head, scope=scope)
 
 
 def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: str | None,

@@ -17,13 +17,15 @@ from orchestrator.engine import lifecycle
 from orchestrator.engine.routing import route
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import step_specs
+from orchestrator.executors.isolation import CHECK, MERGE
 from orchestrator.plan.model import Phase, Plan
 from orchestrator.store.plan_copy import add_phases, load_phases
 from orchestrator.store.snapshot import write_atomic
 from orchestrator.verify.contract import read_verdict
 
 __all__ = ["FORMAT", "TASK_FILE", "TaskGrowth", "begin_task", "load_task", "routes_for",
-           "save_task", "specs_for", "task_plan", "wait_action", "next_task_command"]
+           "save_task", "specs_for", "task_plan", "wait_action", "next_task_command",
+           "worktree_use"]
 
 FORMAT = "tasks"  # the run's plan_format: its steps come from the task lifecycle
 TASK_FILE = "task.json"
@@ -114,6 +116,16 @@ def specs_for(phases: list[Phase], config) -> list[dict]:
     return specs
 
 
+def worktree_use(step_id: str) -> str | None:
+    """How a task's step uses a worktree when its run is isolated: implementation and fix
+    steps work in one of their own and are merged; the gate checks the merged work in one;
+    planning and reviews work in the project, where their plans and verdicts are read."""
+    kind = step_id.split(":", 1)[0]
+    if kind in ("impl", "fix"):
+        return MERGE
+    return CHECK if kind == "gate" else None
+
+
 class TaskGrowth:
     """A recorder listener: what a finished step or an answer does to the task."""
 
@@ -165,7 +177,9 @@ class TaskGrowth:
             if phase is not None and phase.verdicts:
                 verdict, _ = read_verdict(self.root / phase.verdicts[0])
         plan = self._plan(task, state, step_id if step_id.startswith("plan-review:") else None)
-        return lifecycle.after_finish(task, step_id, status, verdict, plan, done, failures)
+        change = step.history[-1].get("change") if step.history else None
+        return lifecycle.after_finish(task, step_id, status, verdict, plan, done, failures,
+                                      change)
 
     @staticmethod
     def _waiting(state: RunState) -> str:
