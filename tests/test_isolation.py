@@ -310,3 +310,59 @@ def test_under_wf_a_conflict_is_an_ask_and_retry_hands_the_step_out_again(tmp_pa
     assert done["status"] == "completed", done
     assert (root / "shared.txt").read_text() == "one\nright\nthree\n"
     assert len(git(root, "worktree", "list").splitlines()) == 1
+
+
+class _StepByStep:
+    """An isolated `wf` run of phases 1..n, each needing the one before, driven one step at
+    a time so that the user can commit between two steps or while one works."""
+
+    def __init__(self, tmp_path: Path, count: int):
+        from tests.wf_helpers import Wf
+
+        plan = "# Plan: in turn\n\n" + "".join(
+            agent_phase(str(n), f"f{n}.txt", depends=str(n - 1) if n > 1 else "none")
+            for n in range(1, count + 1))
+        self.root, scenario = project_with(tmp_path, plan, {
+            str(n): [{"write": {f"f{n}.txt": f"{n}\n"}}] for n in range(1, count + 1)})
+        write(self.root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+        self.wf = Wf(self.root, scenario)
+        self.run = self.wf.call("start", "--plan", "plan.md")["run"]
+
+    def step(self, meanwhile=None) -> dict:
+        (action,) = [a for a in self.wf.call("next", self.run)["actions"]
+                     if a["type"] == "agent"]
+        self.wf.perform(action)
+        if meanwhile:
+            meanwhile()
+        return self.wf.call("report", self.run, action["id"])
+
+    def user_commit(self, name: str) -> None:
+        write(self.root / name, "the user's\n")
+        git(self.root, "add", name)
+        git(self.root, "commit", "-qm", f"user adds {name}")
+
+
+def test_under_wf_a_commit_between_two_steps_is_no_stray_and_the_work_lands_on_it(tmp_path):
+    """Between two `wf` calls no step is in flight: the user may commit (say, before the
+    next session), the next step is judged against that HEAD, and the run's work is merged
+    onto it at the end."""
+    run = _StepByStep(tmp_path, 2)
+    assert run.step()["outcome"] == "completed"
+    run.user_commit("mine.txt")
+    assert run.step()["outcome"] == "completed"
+    done = run.wf.drive(run.run)
+    assert done["status"] == "completed", done
+    assert all((run.root / name).exists() for name in ("mine.txt", "f1.txt", "f2.txt"))
+    assert len(git(run.root, "log", "-1", "--format=%P").split()) == 2  # merged onto it
+    tracked = git(run.root, "ls-files").split()
+    assert {"mine.txt", "f1.txt", "f2.txt"} <= set(tracked)  # committed, not left loose
+
+
+def test_under_wf_a_commit_in_the_main_tree_while_a_step_works_fails_it(tmp_path):
+    run = _StepByStep(tmp_path, 2)
+    assert run.step()["outcome"] == "completed"
+    late = run.step(meanwhile=lambda: run.user_commit("during.txt"))
+    assert late["outcome"] == "failed" and "main working tree" in late["reason"]
+    assert run.wf.drive(run.run)["status"] == "failed"
+    assert not (run.root / "f1.txt").exists()  # a failed run lands nothing
+    assert "f1.txt" in git(run.root, "ls-tree", "--name-only", "orchestrate/plan/integration")

@@ -15,9 +15,12 @@ __all__ = ["isolation_of", "workspaces", "project_for", "settle", "closing_notes
 
 
 def isolation_of(call):
+    """The run's worktrees; between steps (none in flight) the user's HEAD is taken again,
+    so a commit made between two sessions is not held against the next step."""
     from orchestrator.session.runs import open_isolation
 
-    return open_isolation(call.project.root, call.state, call.store.run_dir)
+    idle = not any(step.status == "running" for step in call.state.steps.values())
+    return open_isolation(call.project.root, call.state, call.store.run_dir, take_head=idle)
 
 
 def workspaces(call, step_ids: list[str]) -> dict[str, Path]:

@@ -21,7 +21,7 @@ from orchestrator.render.summary import ISOLATION_NOTE
 from orchestrator.store import worktrees
 from orchestrator.store.snapshot import write_atomic
 
-HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD the run must not move
+HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD at the start, and now
 
 __all__ = ["Isolation", "Settled", "ConflictAnswers", "CONFLICT_ASK", "conflict_ask", "MERGE",
            "CHECK", "RETRY", "RESOLVED", "ABANDON"]
@@ -109,21 +109,30 @@ class Isolation:
 
     def __init__(self, root: Path, run: str, run_dir: Path, *, take_head: bool = False,
                  scope: Callable[[str], str | None] | None = None):
-        """``scope``: how a step uses a worktree (MERGE, CHECK, or None: it works in the
-        project itself); every step is MERGE when not given."""
+        """``take_head``: no step of the run is in flight (a driver (re)starting it, or a
+        `wf` call between steps), so the user's HEAD now is what a stray commit is judged
+        against from here on. ``scope``: how a step uses a worktree (MERGE, CHECK, or
+        None: it works in the project itself); every step is MERGE when not given."""
         self.root = root
         self.run = run
         self.scope = scope or (lambda step_id: MERGE)
         self.head_file = Path(run_dir) / HEAD_FILE
         worktrees.start_integration(root, run)
-        self.user_head = None if take_head else self._kept_head()
-        if self.user_head is None:  # a new run, or a driver (re)starting it: HEAD now
-            self.user_head = worktrees.rev_parse(root)
-            write_atomic(self.head_file, json.dumps({"user_head": self.user_head}).encode())
+        kept = self._kept()
+        head = worktrees.rev_parse(root) if take_head or kept is None else None
+        # start: where the user's branch was when the run began (it lands there);
+        # baseline: the user's HEAD while steps are in flight (it must not move).
+        self.start = kept["user_head"] if kept else head
+        self.baseline = head or kept.get("baseline", kept["user_head"])
+        if kept is None or kept.get("baseline", kept["user_head"]) != self.baseline:
+            write_atomic(self.head_file, json.dumps({"user_head": self.start,
+                                                     "baseline": self.baseline}).encode())
 
-    def _kept_head(self) -> str | None:
+    def _kept(self) -> dict | None:
         try:
-            return json.loads(self.head_file.read_bytes())["user_head"]
+            kept = json.loads(self.head_file.read_bytes())
+            return kept if isinstance(kept, dict) and isinstance(kept["user_head"], str) \
+                else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -159,7 +168,7 @@ class Isolation:
             worktrees.remove(self.root, tree)
             return Settled(outcome, note=f"{ISOLATION_NOTE}step {step_id}: checked "
                                          f"{self.branch} at {tree.base[:12]}, nothing merged")
-        stray = worktrees.stray_commits(self.root, tree, self.user_head)
+        stray = worktrees.stray_commits(self.root, tree, self.baseline)
         if stray:
             worktrees.remove(self.root, tree)
             return Settled(Outcome("failed", f"{stray}; the step's work is not merged",
@@ -189,4 +198,4 @@ class Isolation:
         worktrees.prune(self.root, {self.run})
         if status != "completed":
             return [f"{ISOLATION_NOTE}the run's merged work is on {self.branch}"]
-        return [ISOLATION_NOTE + worktrees.land(self.root, self.run, self.user_head)]
+        return [ISOLATION_NOTE + worktrees.land(self.root, self.run, self.start)]
