@@ -189,7 +189,8 @@ class HeadlessRunner:
         try:
             request, warning = prepare_agent(
                 state=self.state, step=step, phase=phase, root=root, config=self.config,
-                errors_dir=self.errors_dir, prompt_path=prompt_path, redactor=self.redactor)
+                errors_dir=self.errors_dir, prompt_path=prompt_path, redactor=self.redactor,
+                home=self.root)
         except OrchestrateError as problem:  # e.g. a malformed agent definition
             self._finish(step_id, Outcome("failed", str(problem), permanent=True), 0.0)
             return

@@ -291,11 +291,11 @@ def execute(name: str, text: str, *, cwd: Path | None = None) -> dict:
         phase = session.load_phases(call.store)[step.id]
         started_at = step.started_at
         config, redactor = call.config, call.redactor
-        project = wf_isolation.project_for(call, step.id)
+        project, home = wf_isolation.project_for(call, step.id), call.project.root
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
     outcome = run_command_attempt(phase, project, config, redactor, log_path, state, step, attempt,
-                            timeout_s=step.timeout_s)
+                                  timeout_s=step.timeout_s, project_root=home)
     with _locked(name, cwd) as call:
         outcome = wf_isolation.settle(call, step.id, outcome)
     answer = _record(name, text, "command", outcome, started_at, "orchestrate/wf-exec@1",

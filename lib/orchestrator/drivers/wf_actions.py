@@ -52,7 +52,7 @@ def action(call, step: StepState, phases: dict, root: Path) -> dict:
     request, _ = prepare_agent(state=call.state, step=step, phase=phase,
                                root=root, config=call.config,
                                errors_dir=call.project.errors_dir, prompt_path=prompt_path,
-                               redactor=call.redactor)
+                               redactor=call.redactor, home=call.project.root)
     prompt = f"Read {_relative(prompt_path, call.project.root)} and do what it says."
     found = {
         "type": "agent", "id": aid, "step": step.id,
@@ -64,7 +64,8 @@ def action(call, step: StepState, phases: dict, root: Path) -> dict:
     if root != call.project.root:
         found["worktree"] = str(root)
         found["prompt"] = (f"Work only in the git worktree {root} (cd there first; "
-                           f"EnterWorktree accepts this path). {prompt}")
+                           f"EnterWorktree accepts this path). Read {prompt_path} and do "
+                           "what it says.")
     return found
 
 

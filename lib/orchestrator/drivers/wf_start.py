@@ -111,6 +111,7 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
     unfinished = None if fresh or dry_run else _unfinished_workflow(project, description)
     if unfinished is not None:
         return _resumable(unfinished, "the same `wf start` with --fresh")
+    isolate = {} if dry_run else _isolate(project, config)  # refused before anything is made
     facts = analyze(description)
     topic = allocate_topic(project.root, description, dry_run=dry_run)
     wf = workflow.Workflow(
@@ -131,7 +132,7 @@ def start_workflow(description: str, *, create_pr: bool = False, dry_run: bool =
     with store.lock(wait_s=LOCK_WAIT_S):
         recorder, _ = session.begin_run(store, project, plan, plan.path, None, config,
                                         redactor, fresh=False, notes=[], driver="wf",
-                                        extra=_session())
+                                        extra={**_session(), **isolate})
         growth.save_workflow(store.run_dir, wf)
         recorder.flush()
         store.close()

@@ -139,9 +139,11 @@ def plan_phases(wf: Workflow, plan: Plan) -> list[Phase]:
 
 
 def tests_phase(wf: Workflow, step_id: str, depends: list[str]) -> Phase:
-    """The project's tests, run by the engine; the output is kept under outputs/."""
+    """The project's tests, run by the engine; the output is kept under outputs/, in the
+    project even when the tests run in a worktree of an isolated run."""
     output = f"{wf.topic_dir}/outputs/{step_id.replace(':', '_')}.log"
-    script = (f"set -o pipefail\n{wf.test_command} 2>&1 | tee {shlex.quote(output)}\n")
+    script = (f"set -o pipefail\n{wf.test_command} 2>&1 | "
+              f'tee "${{ORCHESTRATE_PROJECT_ROOT:-.}}"/{shlex.quote(output)}\n')
     return Phase(id=step_id, title="Run the tests", line=0, type="implementation",
                  depends_on=depends, depends_stated=True,
                  scripts=[Script("run", script, 0)])

@@ -44,8 +44,10 @@ def failures_of(step: StepState) -> list[AttemptFailure]:
 
 
 def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
-                  config: Config, errors_dir: Path, prompt_path: Path, redactor):
-    """Render the prompt to ``prompt_path``; return (AgentRequest, warning or None)."""
+                  config: Config, errors_dir: Path, prompt_path: Path, redactor,
+                  home: Path | None = None):
+    """Render the prompt to ``prompt_path``; return (AgentRequest, warning or None).
+    ``root``: where the agent works; ``home``: the project, when that is a worktree."""
     fallback = "designer" if phase.type == "design" else "implementer"
     definition, warning = find_agent(phase.owner, root, fallback=fallback)
     attempt = step.attempts - step.attempts_base
@@ -54,7 +56,7 @@ def prepare_agent(*, state: RunState, step: StepState, phase: Phase, root: Path,
         phase=phase, plan_path=state.plan_path, project_root=root, attempt=attempt,
         max_attempts=step.max_attempts, failures=failures_of(step),
         previous_reports=previous, agent_name=definition.name,
-        checks=check_descriptions(phase, config),
+        checks=check_descriptions(phase, config), home=home,
     )
     text = redactor.redact(render_prompt(context)).encode("utf-8")
     fd = safefs.open_for_write(prompt_path, create_dirs=True)  # never through a link

@@ -44,14 +44,17 @@ def judge_agent_attempt(phase, project, config, redactor, before_path: Path, exc
 
 
 def run_command_attempt(phase, project, config, redactor, log_path: Path, state: RunState,
-                        step: StepState, attempt: int, timeout_s: int | None) -> Outcome:
-    """Run ``phase``'s commands and checks as attempt ``attempt`` of ``step``, to the end."""
+                        step: StepState, attempt: int, timeout_s: int | None,
+                        project_root: Path | None = None) -> Outcome:
+    """Run ``phase``'s commands and checks as attempt ``attempt`` of ``step``, to the end, in
+    ``project.root`` (the step's worktree, if it has one); ``project_root``: the project
+    itself, when that differs (the commands know it as ORCHESTRATE_PROJECT_ROOT)."""
     procs.become_subreaper()  # a step's setsid children come back here to be killed
     watchdog = procs.Watchdog()
     try:
         env = dict(os.environ, ORCHESTRATE_RUN=state.name, ORCHESTRATE_STEP=step.id,
                    ORCHESTRATE_ATTEMPT=str(attempt),
-                   ORCHESTRATE_PROJECT_ROOT=str(project.root))
+                   ORCHESTRATE_PROJECT_ROOT=str(project_root or project.root))
         env[procs.TOKEN_ENV] = watchdog.step_token(step.id, attempt)
         execution = StepExecution(
             phase=phase, attempt=attempt, root=project.root, env=env, log_path=log_path,

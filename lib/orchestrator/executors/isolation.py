@@ -108,13 +108,16 @@ class Isolation:
     integration branch, and the user's HEAD is kept in the run's folder."""
 
     def __init__(self, root: Path, run: str, run_dir: Path, *, take_head: bool = False,
-                 scope: Callable[[str], str | None] | None = None):
+                 scope: Callable[[str], str | None] | None = None, land: bool = True):
         """``take_head``: no step of the run is in flight (a driver (re)starting it, or a
         `wf` call between steps), so the user's HEAD now is what a stray commit is judged
         against from here on. ``scope``: how a step uses a worktree (MERGE, CHECK, or
-        None: it works in the project itself); every step is MERGE when not given."""
+        None: it works in the project itself); every step is MERGE when not given.
+        ``land``: whether a completed run's integration branch is merged into the user's
+        (not when it is offered as a pull request instead)."""
         self.root = root
         self.run = run
+        self.land = land
         self.scope = scope or (lambda step_id: MERGE)
         self.head_file = Path(run_dir) / HEAD_FILE
         worktrees.start_integration(root, run)
@@ -194,8 +197,12 @@ class Isolation:
 
     def close(self, status: str) -> list[str]:
         """The run is over: remove what is left of its worktrees; when it completed, bring
-        the integration branch into the user's branch. Notes for the journal."""
+        the integration branch into the user's branch (unless it is offered as a pull
+        request). Notes for the journal."""
         worktrees.prune(self.root, {self.run})
         if status != "completed":
             return [f"{ISOLATION_NOTE}the run's merged work is on {self.branch}"]
+        if not self.land:
+            return [f"{ISOLATION_NOTE}the run's work is on {self.branch}, offered as a pull "
+                    "request; your branch is left as it was"]
         return [ISOLATION_NOTE + worktrees.land(self.root, self.run, self.start)]

@@ -71,6 +71,7 @@ class PromptContext:
     previous_reports: list[dict] = field(default_factory=list)  # earlier runs, oldest first
     agent_name: str = "implementer"
     checks: list[str] = field(default_factory=list)  # what the engine will check, in words
+    home: Path | None = None  # the project, when project_root is the step's git worktree
 
 
 def _flat(text, limit: int = ITEM_MAX) -> str:
@@ -252,6 +253,13 @@ def _files_section(ctx: PromptContext) -> str:
             lines.append(f"- ... and {len(phase.files) - MAX_FILES} more (see the plan)")
     else:
         lines = [f"Files: the plan names none; work under {_code(str(ctx.project_root))}."]
+    if ctx.home is not None and ctx.home != ctx.project_root:
+        lines += ["", f"You work in a git worktree of the project, on this phase's own "
+                      f"branch: change and commit files only under "
+                      f"{_code(str(ctx.project_root))}, never in the project itself. Files "
+                      f"this prompt or the plan names that the worktree lacks (the run's "
+                      f"own, such as reports under specs/) are read from "
+                      f"{_code(str(ctx.home))}."]
     if phase.dependencies_to_add:
         lines += ["", "Dependencies to add:", *_bullets(phase.dependencies_to_add, MAX_ITEMS)]
     if phase.acceptance:

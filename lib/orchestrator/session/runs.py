@@ -107,15 +107,22 @@ def listen(recorder: Recorder, store, project: Project, state_name: str, plan_pa
 
 def open_isolation(root: Path, state: RunState, run_dir: Path, *, take_head: bool = False):
     """The worktrees of an isolated run (executors/isolation), or None. Both drivers open
-    it here, so they isolate the same steps: a task's run only those its lifecycle says
-    change or check the code."""
+    it here, so they isolate the same steps: a task's or a workflow's run only those its
+    playbook says change or check the code. A workflow with a pull request offers its
+    integration branch there instead of landing it."""
     if not state.isolate:
         return None
     from orchestrator.executors.isolation import Isolation
+    from orchestrator.playbooks.orchestrate import growth as workflow_growth
     from orchestrator.playbooks.tasks import growth as task_growth
 
-    scope = task_growth.worktree_use if state.plan_format == task_growth.FORMAT else None
-    return Isolation(root, state.name, run_dir, take_head=take_head, scope=scope)
+    scope, land = None, True
+    if state.plan_format == task_growth.FORMAT:
+        scope = task_growth.worktree_use
+    elif state.plan_format == workflow_growth.FORMAT:
+        wf = workflow_growth.load_workflow(run_dir)
+        scope, land = workflow_growth.worktree_use, not (wf and wf.create_pr)
+    return Isolation(root, state.name, run_dir, take_head=take_head, scope=scope, land=land)
 
 
 def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: str | None,

@@ -67,7 +67,9 @@ def write_summary(root: Path, store, state: RunState, wf: workflow.Workflow) -> 
 
 def create_pr(root: Path, store, state: RunState, wf: workflow.Workflow) -> tuple[str, int]:
     """Write the PR body, then run `gh pr create` when gh is installed and logged in;
-    otherwise say so and give the exact command. Returns (what happened, exit code)."""
+    otherwise say so and give the exact command. An isolated run's PR is its integration
+    branch, pushed first (the user's branch is not touched). Returns (what happened, exit
+    code)."""
     import shlex
     import shutil
     import subprocess
@@ -80,13 +82,27 @@ def create_pr(root: Path, store, state: RunState, wf: workflow.Workflow) -> tupl
         create_dirs=True)
     title = wf.description.splitlines()[0][:70] if wf.description.strip() else wf.slug
     argv = ["gh", "pr", "create", "--title", title, "--body-file", str(body)]
-    command = " ".join(shlex.quote(word) for word in argv)
+    push = None
+    if state.isolate:
+        from orchestrator.store.worktrees import integration_branch
+
+        branch = integration_branch(state.name)
+        argv += ["--head", branch]
+        push = ["git", "push", "--set-upstream", "origin", branch]
+    command = " && ".join(" ".join(shlex.quote(word) for word in words)
+                          for words in (push, argv) if words)
     if shutil.which("gh") is None:
         return f"gh is not installed; to open the pull request run: {command}", 0
     auth = subprocess.run(["gh", "auth", "status"], cwd=root, capture_output=True,
                           stdin=subprocess.DEVNULL, timeout=60)
     if auth.returncode != 0:
         return f"gh is not logged in (gh auth login); then run: {command}", 0
+    if push:
+        pushed = subprocess.run(push, cwd=root, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=300)
+        if pushed.returncode != 0:
+            return (f"git push failed: {pushed.stderr.strip()[-500:]}; the work is on "
+                    f"{branch}; to open the pull request run: {command}"), 1
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=300)
     if done.returncode != 0:

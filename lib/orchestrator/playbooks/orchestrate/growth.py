@@ -16,12 +16,13 @@ from pathlib import Path
 from orchestrator.engine import workflow
 from orchestrator.engine.state import RunState
 from orchestrator.engine.steps import step_specs
+from orchestrator.executors.isolation import CHECK, MERGE
 from orchestrator.plan.model import Phase, Plan
 from orchestrator.store import plan_copy
 from orchestrator.store.snapshot import write_atomic
 
 __all__ = ["WORKFLOW_FILE", "FORMAT", "load_workflow", "save_workflow", "workflow_plan",
-           "specs_for", "add_phases", "WorkflowGrowth"]
+           "specs_for", "add_phases", "worktree_use", "WorkflowGrowth"]
 
 WORKFLOW_FILE = "workflow.json"
 FORMAT = "workflow"  # the run's plan_format: its steps come from a workflow, not a plan file
@@ -54,6 +55,18 @@ def specs_for(phases: list[Phase], config) -> list[dict]:
 def add_phases(recorder, store, config, phases: list[Phase]) -> None:
     """Keep the new phases with the run's others, then journal their steps."""
     plan_copy.add_phases(recorder, store, phases, specs_for(phases, config))
+
+
+def worktree_use(step_id: str) -> str | None:
+    """How a workflow's step uses a worktree when its run is isolated: the plan's phases,
+    the debug fixes and the docs change code in one of their own and are merged; the tests
+    check the merged code in one; research, planning, debug analysis, a revision of the
+    plan, the summary and the PR work in the project, where the topic's files under specs/
+    are read and written."""
+    kind = step_id.split(":", 1)[0]
+    if kind in ("phase", "fix", "docs"):
+        return MERGE
+    return CHECK if kind == "tests" else None
 
 
 class WorkflowGrowth:
