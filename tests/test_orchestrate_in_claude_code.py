@@ -84,6 +84,33 @@ def test_orchestrate_runs_a_feature_to_done_with_a_pull_request(project, tmp_pat
           f"{len(reports_seen)} agent reports")
 
 
+def test_orchestrate_isolated_changes_code_in_worktrees_and_lands_it(project):
+    """`isolate: true`: the phases and the docs are handed out with worktrees of their own,
+    the subagents write there, the tests pass on the merged code, and the work lands."""
+    import subprocess
+
+    project.write(".claude/orchestrate.yaml", "isolate: true\n")
+    project.git("add", "-A")
+    project.git("commit", "-q", "-m", "isolated")
+    scenario = Scenario(subagent_pause_s=0.1, contents={"001_implementation.md": PLAN})
+    result, server = project.claude(f'/orchestrate "{FEATURE}"', ScriptedModel(scenario))
+    final = succeeded(result)
+    assert "run completed" in final["result"], final["result"]
+    handed = [a for answer in answers(server, "wf-next@1") for a in answer["actions"]
+              if a["type"] == "agent"]
+    trees = {a["step"]: a["worktree"] for a in handed if "worktree" in a}
+    assert set(trees) == {"phase:1", "phase:2", "docs"}, [a["step"] for a in handed]
+    writes = [b["input"]["file_path"] for b in server.tool_uses(None)
+              if b.get("name") == "Write"]
+    assert any(path.startswith(trees["phase:1"]) and path.endswith("src/expiry.txt")
+               for path in writes)
+    assert (project.root / "src" / "expiry.txt").exists()  # landed in the user's branch
+    assert (project.root / "src" / "warning.txt").exists()
+    listed = subprocess.run(["git", "worktree", "list"], cwd=project.root, check=True,
+                            capture_output=True, text=True).stdout
+    assert len(listed.splitlines()) == 1, listed
+
+
 def test_a_research_subagent_that_writes_nothing_gets_retry_inside_claude_code(project):
     scenario = Scenario(contents={"001_implementation.md": PLAN},
                         lazy={"research:session_timeout": {1}})
