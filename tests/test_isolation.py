@@ -228,6 +228,26 @@ def _resume(root: Path, scenario: Path) -> subprocess.CompletedProcess:
                         f"{sys.executable} {FAKE}")
 
 
+def test_a_conflict_prints_its_question_and_a_resume_before_the_answer_runs_nothing_again(
+        tmp_path):
+    root, scenario, kept = _conflicted_run(tmp_path)
+    for shown in (_orchestrate(root, scenario, "status", "plan"), _resume(root, scenario)):
+        assert "waiting for an answer to merge-conflict: Step 2 conflicts with " \
+               "orchestrate/plan/integration in shared.txt" in shown.stdout, shown.stdout
+        for choice in ("retry", "resolved", "abandon"):
+            assert f"orchestrate wf answer plan merge-conflict {choice}" in shown.stdout
+    assert _resume(root, scenario).returncode == 3  # still waiting
+    assert [call["step"] for call in calls(scenario)].count("2") == 1  # not retried unasked
+    status = json.loads(_orchestrate(root, scenario, "status", "plan", "--json").stdout)
+    assert status["ask"]["id"] == "merge-conflict"
+    assert [o["id"] for o in status["ask"]["options"]] == ["retry", "resolved", "abandon"]
+    assert _orchestrate(root, scenario, "wf", "answer", "plan", "merge-conflict",
+                        "retry", "--json").returncode == 0
+    resumed = _resume(root, scenario)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert (root / "shared.txt").read_text() == "one\nright\nthree\n"
+
+
 def test_a_conflict_resolved_by_hand_counts_once_the_kept_branch_is_merged(tmp_path):
     root, scenario, kept = _conflicted_run(tmp_path)
     early = _orchestrate(root, scenario, "wf", "answer", "plan", "merge-conflict", "resolved",
@@ -236,6 +256,7 @@ def test_a_conflict_resolved_by_hand_counts_once_the_kept_branch_is_merged(tmp_p
     events = journal(root, "plan")
     reasked = [e for e in events if e["type"] == "ask_opened"][-1]
     assert f"{kept} is not merged into orchestrate/plan/integration yet" in reasked["question"]
+    assert "in shared.txt" in reasked["question"]  # the files named again
     assert not any(e["type"] == "step_settled" for e in events)
 
     # The user merges the kept branch into the integration branch in a scratch worktree.
@@ -366,3 +387,26 @@ def test_under_wf_a_commit_in_the_main_tree_while_a_step_works_fails_it(tmp_path
     assert run.wf.drive(run.run)["status"] == "failed"
     assert not (run.root / "f1.txt").exists()  # a failed run lands nothing
     assert "f1.txt" in git(run.root, "ls-tree", "--name-only", "orchestrate/plan/integration")
+
+
+def test_worktrees_lists_the_branches_that_hold_work_and_prune_keeps_them(tmp_path):
+    root, scenario, kept = _conflicted_run(tmp_path)
+    listed = _orchestrate(root, scenario, "worktrees", "--json")
+    assert listed.returncode == 0, listed.stderr
+    branches = json.loads(listed.stdout)["branches"]
+    assert kept in branches and "orchestrate/plan/integration" in branches
+    assert kept in _orchestrate(root, scenario, "worktrees").stdout
+    assert _orchestrate(root, scenario, "worktrees", "--prune").returncode == 0
+    assert kept in git(root, "branch", "--list")  # the conflicting work is not deleted
+
+
+def test_isolation_without_a_commit_is_refused_before_anything_is_written(tmp_path):
+    root = tmp_path / "empty"
+    root.mkdir()
+    git(root, "init", "-q")
+    write(root / "plan.md", "# Plan: x\n\n" + agent_phase("1", "a.txt"))
+    write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+    refused = _orchestrate(root, tmp_path / "none.json", "run", "plan.md")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "isolate: true" in refused.stderr and "at least one commit" in refused.stderr
+    assert not (root / ".claude" / "orchestrate").exists()

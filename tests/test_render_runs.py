@@ -338,7 +338,7 @@ STEP_KEYS = {"id", "title", "status", "attempts", "started_at", "finished_at", "
 def test_status_dict_contract():
     data = status_dict(replay(first_segment()))
     assert set(data) == {"schema", "name", "status", "plan", "created_at", "updated_at",
-                         "finished_at", "cost_usd", "counts", "steps"}
+                         "finished_at", "cost_usd", "counts", "ask", "steps"}
     assert data["schema"] == "orchestrate/status@1"
     assert set(data["counts"]) == set(STEP_STATUSES)
     assert data["counts"]["failed"] == 1 and data["counts"]["blocked"] == 1

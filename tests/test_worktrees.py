@@ -232,3 +232,34 @@ def test_a_landing_that_conflicts_with_the_moved_branch_keeps_the_work(repo):
     assert wt.rev_parse(repo) == head and (repo / "shared.txt").read_text() == "the user's\n"
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "show", "orchestrate/r1/integration:shared.txt") == "the run's\n"
+
+
+def test_a_landing_over_uncommitted_changes_keeps_them_and_names_the_files(repo):
+    user_head = _one_step_run(repo, "r1", "shared.txt", "the run's\n")
+    (repo / "shared.txt").write_text("the user's, not committed\n")
+    said = wt.land(repo, "r1", user_head)
+    assert "shared.txt" in said and "commit or stash" in said
+    assert "`git merge --ff-only orchestrate/r1/integration`" in said
+    assert wt.rev_parse(repo) == user_head
+    assert (repo / "shared.txt").read_text() == "the user's, not committed\n"
+    git(repo, "stash", "-q")
+    git(repo, "merge", "--ff-only", "-q", "orchestrate/r1/integration")  # as it says
+    assert (repo / "shared.txt").read_text() == "the run's\n"
+
+
+def test_the_engines_commits_are_the_users_when_git_knows_them(repo, monkeypatch):
+    base = wt.start_integration(repo, "r1")
+    step = wt.create(repo, "r1", "1", base)
+    (step.path / "a.txt").write_text("a\n")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ada")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.com")
+    wt.commit_all(step, "as Ada")
+    assert git(step.path, "log", "-1", "--format=%an <%ae>").strip() == "Ada <ada@example.com>"
+    for name in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_NAME",
+                 "GIT_AUTHOR_EMAIL"):
+        monkeypatch.delenv(name)
+    (step.path / "b.txt").write_text("b\n")
+    wt.commit_all(step, "nobody configured")  # the tests' HOME has no git identity
+    assert git(step.path, "log", "-1", "--format=%an").strip() == "orchestrate"

@@ -126,8 +126,38 @@ def add_wf_parser(commands, common) -> None:
 
 def _show(args, answer: dict) -> Result:
     """The answer as JSON, or as ``key: value`` lines for a person."""
-    lines = [f"{key}: {value}\n" for key, value in answer.items() if key != "schema"]
-    return Result(answer, "".join(lines))
+    fields = {key: value for key, value in answer.items() if key != "schema"}
+    return Result(answer, "".join(line + "\n" for line in _plain(fields)))
+
+
+def _plain(value, indent: str = "") -> list[str]:
+    """A JSON value as indented ``key: value`` lines; short lists and flat objects on one."""
+    def scalar(item) -> str:
+        return "none" if item is None else str(item).lower() if isinstance(item, bool) \
+            else str(item)
+
+    def flat(item) -> bool:
+        return not isinstance(item, (dict, list))
+
+    lines = []
+    for key, item in value.items():
+        if flat(item):
+            lines.append(f"{indent}{key}: {scalar(item)}")
+        elif isinstance(item, dict) and all(map(flat, item.values())):
+            shown = ", ".join(f"{k}={scalar(v)}" for k, v in item.items())
+            lines.append(f"{indent}{key}: {shown or '-'}")
+        elif isinstance(item, list) and all(map(flat, item)):
+            lines.append(f"{indent}{key}: {', '.join(map(scalar, item)) or '-'}")
+        elif isinstance(item, dict):
+            lines += [f"{indent}{key}:", *_plain(item, indent + "  ")]
+        else:
+            lines.append(f"{indent}{key}:")
+            for entry in item:
+                nested = _plain(entry, indent + "    ") if isinstance(entry, dict) \
+                    else [f"{indent}    {scalar(entry)}"]
+                lines.append(f"{indent}  - {nested[0].strip()}" if nested else f"{indent}  -")
+                lines += nested[1:]
+    return lines
 
 
 FLAGS = {"--create-pr": "create_pr", "--dry-run": "dry_run", "--parallel": "parallel",

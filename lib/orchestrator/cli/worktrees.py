@@ -11,10 +11,12 @@ __all__ = ["add_worktrees_parser"]
 def add_worktrees_parser(commands, common) -> None:
     parser = commands.add_parser(
         "worktrees", parents=[common], help="list or clean the engine's git worktrees",
-        description="List the git worktrees orchestrate made for isolated agent steps "
-                    "(.claude/worktrees/<run>-<step>, on branches orchestrate/<run>/<step>). "
-                    "--prune removes them and their branches, except those of runs that "
-                    "are locked (running now).")
+        description="List the git worktrees orchestrate made for the steps of isolated "
+                    "runs (.claude/worktrees/<run>-<step>, on branches "
+                    "orchestrate/<run>/<step>), and its branches that hold work not in "
+                    "yours yet (a run's integration branch, a conflicting step's work). "
+                    "--prune removes the worktrees and their branches, except those of runs "
+                    "that are locked (running now); the branches with work are kept.")
     parser.add_argument("--prune", action="store_true", help="remove them")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (orchestrate/worktrees@1)")
@@ -28,9 +30,14 @@ def _cmd_worktrees(args) -> Result:
     project = session.open_project()
     found = worktrees.listed(project.root)
     if not args.prune:
+        held = worktrees.branches(project.root)
         text = "".join(f"{entry['path']}  [{entry.get('branch', 'detached')}]\n"
                        for entry in found) or "No worktrees of orchestrate.\n"
-        return Result({"schema": "orchestrate/worktrees@1", "worktrees": found}, text)
+        if held:
+            text += ("Branches with work not in yours (merge or delete them with git):\n"
+                     + "".join(f"  {name}\n" for name in held))
+        return Result({"schema": "orchestrate/worktrees@1", "worktrees": found,
+                       "branches": held}, text)
     busy = _locked_runs(project)
     kept = [e for e in found if any(_belongs(e, run) for run in busy)]
     removed = []

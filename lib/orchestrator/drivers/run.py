@@ -81,8 +81,8 @@ def _check_isolable(root: Path) -> None:
     try:
         worktrees.rev_parse(root)
     except worktrees.WorktreeError:
-        raise OrchestrateError(f"--isolate needs a git repository with at least one commit "
-                               f"at {root}") from None
+        raise OrchestrateError(f"isolation (--isolate, or isolate: true in the config) needs "
+                               f"a git repository with at least one commit at {root}") from None
 
 
 def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | None = None,
@@ -102,13 +102,13 @@ def start_run(plan_path: str, *, plan_format: str | None = None, jobs: int | Non
     store = FileRunStore(project.runs_dir, run_name_for_plan(project.runs_dir, plan_path),
                          redactor=redactor)
     notes = [str(w) for w in warnings]
+    extra = {"isolate": True} if isolate or config.isolate else None
+    if extra:
+        _check_isolable(project.root)  # refused before anything is written
     lock = store.lock()
     with lock:
         if lock.notice:
             notes.append(lock.notice)
-        extra = {"isolate": True} if isolate or config.isolate else None
-        if extra:
-            _check_isolable(project.root)
         recorder, reports = begin_run(store, project, plan, plan_path, plan_text, config,
                                       redactor, fresh=fresh, notes=notes,
                                       listeners=[progress.event], extra=extra)

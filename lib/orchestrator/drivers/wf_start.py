@@ -43,11 +43,12 @@ def start(plan_path: str, *, jobs: int | None = None, max_cost: float | None = N
     name = run_name_for_plan(project.runs_dir, plan_path)
     store = FileRunStore(project.runs_dir, name, redactor=redactor)
     notes = [str(w) for w in warnings][:5]
+    isolate = _isolate(project, config)  # refused before anything is written
     with store.lock(wait_s=LOCK_WAIT_S):
         try:
             recorder, reports = session.begin_run(
                 store, project, plan, plan_path, plan_text, config, redactor, fresh=fresh,
-                notes=notes, driver="wf", extra={**_session(), **_isolate(project, config)})
+                notes=notes, driver="wf", extra={**_session(), **isolate})
         except session.UnfinishedRun as unfinished:
             return _resumable(unfinished.state, f"orchestrate wf start --plan "
                                                 f"{shlex.quote(plan_path)} --fresh --json")

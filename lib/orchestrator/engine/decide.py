@@ -118,13 +118,21 @@ def _dependents_closure(specs: list[dict], roots: list[str]) -> list[str]:
     return [spec["id"] for spec in specs if spec["id"] in found and spec["id"] not in roots]
 
 
+def awaits_answer(state: RunState, step) -> bool:
+    """A step that failed with its work kept aside (a merge conflict) while the run's
+    question is open: the answer, not a resume, says whether it runs again."""
+    return (state.ask is not None and step.status in FAILED_STATUSES and bool(step.history)
+            and bool(step.history[-1].get("kept")))
+
+
 def resume_changes(state: RunState, specs: list[dict]) -> dict:
     """The ``run_resumed`` payload: steps added, removed, changed, and those to run again.
 
     Completed steps are kept unless their phase changed or a phase they need (directly or
     not) changed: a changed phase makes its dependents run again. In-flight, failed,
     timed-out, blocked and held steps go again, except soft ones that are over (a
-    workflow's dropped research topic, a test run the user chose to go on from).
+    workflow's dropped research topic, a test run the user chose to go on from) and those
+    that wait for the answer to the run's open question.
     """
     now = {spec["id"]: spec for spec in specs}
     added = [spec for spec in specs if spec["id"] not in state.steps]
@@ -137,7 +145,8 @@ def resume_changes(state: RunState, specs: list[dict]) -> dict:
     again = set(changed) | set(stale)
     updated = [now[step_id] for step_id in changed]
     reset = [step_id for step_id, step in state.steps.items()
-             if step_id in now and (step_id in again or not satisfies(step))]
+             if step_id in now and (step_id in again or not satisfies(step))
+             and not awaits_answer(state, step)]
     return {
         "added": added,
         "removed": removed,

@@ -12,6 +12,7 @@ merges happen in dependency order. The git work itself is in store/worktrees.py.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,13 +50,23 @@ def conflict_ask(step_id: str, files: str, kept: str, branch: str) -> dict:
     other (`orchestrate wf answer RUN merge-conflict retry`) and acted on by
     ConflictAnswers."""
     return {"id": CONFLICT_ASK,
-            "question": f"Step {step_id} conflicts with {branch} in {files}. Its work is "
-                        f"kept on {kept}. Retry the step on the new base; or merge {kept} "
-                        f"into {branch} yourself and answer resolved; or abandon the step "
-                        f"(the run goes on without it, its work stays on {kept})?",
+            "question": f"Step {step_id} conflicts with {branch} in {files}; its work is "
+                        f"kept on {kept}. Retry the step on the new base, merge that branch "
+                        f"into {branch} yourself and answer resolved, or abandon the step "
+                        f"(its work stays on that branch)?",
             "options": [{"id": RETRY, "label": "Retry the step on the new base"},
                         {"id": RESOLVED, "label": f"I merged {kept} into {branch}; go on"},
                         {"id": ABANDON, "label": "Abandon the step; go on without it"}]}
+
+
+def _conflict_reason(branch: str, files: str, kept: str) -> str:
+    return f"merge conflict with {branch} in {files}; the step's work is kept on {kept}"
+
+
+def _conflicted_files(reason: str | None) -> str:
+    """The files a conflict's reason (made by _conflict_reason) names."""
+    found = re.search(r" in (.+); the step's work is kept on ", reason or "")
+    return found.group(1) if found else "its files"
 
 
 class ConflictAnswers:
@@ -81,7 +92,8 @@ class ConflictAnswers:
             missing = [step.history[-1]["kept"] for step in conflicted
                        if not worktrees.contains(self.root, branch, step.history[-1]["kept"])]
             if missing:
-                ask = conflict_ask(conflicted[0].id, "its files", missing[0], branch)
+                ask = conflict_ask(conflicted[0].id, _conflicted_files(conflicted[0].error),
+                                   missing[0], branch)
                 ask["question"] = (f"{', '.join(missing[:3])} is not merged into {branch} "
                                    f"yet. " + ask["question"])
                 self.recorder.record("ask_opened", **ask)
@@ -184,8 +196,7 @@ class Isolation:
         if merged.kind == "conflict":
             kept = worktrees.keep_branch(self.root, tree)
             files = ", ".join(merged.conflicts[:10])
-            return Settled(Outcome("failed", f"merge conflict with {self.branch} in {files}; "
-                                             f"the step's work is kept on {kept}",
+            return Settled(Outcome("failed", _conflict_reason(self.branch, files, kept),
                                    permanent=True, cost_usd=outcome.cost_usd, kept=kept),
                            ask=conflict_ask(step_id, files, kept, self.branch))
         worktrees.remove(self.root, tree)
@@ -201,6 +212,13 @@ class Isolation:
         request). Notes for the journal."""
         worktrees.prune(self.root, {self.run})
         if status != "completed":
+            try:
+                untouched = worktrees.rev_parse(self.root, f"refs/heads/{self.branch}") \
+                    == self.start
+            except worktrees.WorktreeError:
+                untouched = False
+            if untouched:
+                return [f"{ISOLATION_NOTE}no step's work was merged into {self.branch} yet"]
             return [f"{ISOLATION_NOTE}the run's merged work is on {self.branch}"]
         if not self.land:
             return [f"{ISOLATION_NOTE}the run's work is on {self.branch}, offered as a pull "

@@ -9,7 +9,7 @@ from orchestrator.engine.state import RunState
 from orchestrator.render.run_facts import step_duration
 
 __all__ = ["STATUS_SCHEMA", "RUNS_SCHEMA", "runs_dict", "runs_text", "status_dict",
-           "status_text"]
+           "status_text", "open_question_text"]
 
 STATUS_SCHEMA = "orchestrate/status@1"
 RUNS_SCHEMA = "orchestrate/runs@1"
@@ -38,6 +38,25 @@ def status_text(state: RunState, now: float | None = None) -> str:
     return header + "\n\n" + table
 
 
+def open_question_text(state: RunState) -> str:
+    """The run's open question and the commands that answer it and go on ("" if none). A
+    task's review is answered with `orchestrate task`, which its own output names."""
+    from orchestrator.engine.lifecycle import HUMAN_ASK
+
+    ask = state.ask
+    if ask is None:
+        return ""
+    question = fmt.truncate(" ".join(fmt.clean(str(ask["question"])).split()), 1000)
+    lines = [f"waiting for an answer to {ask['id']}: {question}"]
+    if ask["id"] != HUMAN_ASK:
+        lines.append("answer with one of:")
+        lines += [f"  orchestrate wf answer {state.name} {ask['id']} {option['id']}"
+                  f"    ({fmt.truncate(fmt.clean(str(option.get('label', ''))), 100)})"
+                  for option in ask["options"][:10]]
+        lines.append(f"then continue with: orchestrate run --resume {state.name}")
+    return "".join(line + "\n" for line in lines)
+
+
 def runs_text(runs: list) -> str:
     """One row per stored run (``store.RunInfo``), in the order given."""
     if not runs:
@@ -59,6 +78,9 @@ def status_dict(state: RunState) -> dict:
         "finished_at": fmt.iso_utc(state.finished_at),
         "cost_usd": _rounded(state.cost_usd, 6),
         "counts": state.counts(),
+        "ask": None if state.ask is None else {
+            "id": state.ask["id"], "question": state.ask["question"],
+            "options": [{"id": o["id"], "label": o.get("label")} for o in state.ask["options"]]},
         "steps": [{
             "id": step.id,
             "title": step.title,

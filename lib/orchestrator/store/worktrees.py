@@ -29,14 +29,14 @@ from orchestrator.store import safefs
 __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integration_branch",
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
            "remove", "keep_branch", "land", "existing", "listed", "prune", "prune_entry",
-           "worktree_name_prefix", "rev_parse", "landed", "contains"]
+           "worktree_name_prefix", "rev_parse", "landed", "contains", "branches"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
 BRANCH_ROOT = "orchestrate"
 INTEGRATION = "integration"  # the run's branch beside its steps': orchestrate/<run>/integration
 GIT_TIMEOUT_S = 120
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_IDENTITY = ["-c", "user.name=orchestrate", "-c", "user.email=orchestrate@localhost"]
+_FALLBACK_IDENTITY = ["-c", "user.name=orchestrate", "-c", "user.email=orchestrate@localhost"]
 LANDED_FILE = "orchestrate-landed"  # in the git dir: commits runs brought into a branch
 LANDED_KEPT = 200
 LAND_TRIES = 5
@@ -73,8 +73,15 @@ class Merge:
     conflicts: list[str] = field(default_factory=list)
 
 
+_IDENTITY_ENV = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL")
+
+
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    """The environment without git's variables (a hook's GIT_DIR would aim every command
+    at another repository), but for who the user says they are."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GIT_") or k in _IDENTITY_ENV}
     env["GIT_TERMINAL_PROMPT"] = "0"
     return env
 
@@ -92,6 +99,15 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
         raise WorktreeError(f"git {' '.join(args[:3])} failed in {cwd}: "
                             f"{said[-1] if said else f'exit {done.returncode}'}")
     return done
+
+
+def _identity(cwd: Path) -> list[str]:
+    """The engine's commits are the user's when git knows who they are (config or the
+    GIT_* variables); else they are signed ``orchestrate``, so a repository with no
+    identity configured can still be isolated."""
+    known = _git(cwd, "-c", "user.useConfigOnly=true", "var", "GIT_COMMITTER_IDENT",
+                 check=False)
+    return [] if known.returncode == 0 else _FALLBACK_IDENTITY
 
 
 def rev_parse(cwd: Path, ref: str = "HEAD") -> str:
@@ -199,7 +215,7 @@ def commit_all(worktree: Worktree, message: str) -> str | None:
     _git(path, "add", "-A")
     if _git(path, "diff", "--cached", "--quiet", check=False).returncode == 0:
         return None
-    _git(path, *_IDENTITY, "commit", "--quiet", "--no-verify", "-m", message)
+    _git(path, *_identity(path), "commit", "--quiet", "--no-verify", "-m", message)
     return rev_parse(path)
 
 
@@ -248,7 +264,7 @@ def _merged(root: Path, current: str, theirs: str, message: str) -> Merge:
     if tree.returncode != 0:
         raise WorktreeError(f"git merge-tree failed in {root} (git 2.38 or newer is "
                             f"needed): {tree.stderr.strip()[:200]}")
-    made = _git(root, *_IDENTITY, "commit-tree", tree.stdout.split()[0], "-p", current,
+    made = _git(root, *_identity(root), "commit-tree", tree.stdout.split()[0], "-p", current,
                 "-p", theirs, "-m", message).stdout.strip()
     return Merge("merge", made)
 
@@ -313,11 +329,27 @@ def land(root: Path, run: str, user_head: str) -> str:
             break
         time.sleep(0.2)
     if done.returncode != 0:
-        return (f"{branch} could not be brought into the working tree "
-                f"({(done.stderr or done.stdout).strip()[:200]}): merge it yourself")
+        if tip != rev_parse(root, ref):  # the merge made above: keep it on the branch
+            _git(root, "update-ref", ref, tip)
+        return _not_landed(branch, done.stderr or done.stdout)
     _note_landed(root, rev_parse(root))
     _git(root, "update-ref", "-d", ref)
     return f"the run's work was {how} from {branch}"
+
+
+def _not_landed(branch: str, said: str) -> str:
+    """Why the fast-forward of the user's checkout failed, and what to do, in words."""
+    files = [line.strip() for line in said.splitlines() if line.startswith("\t")]
+    merge = f"`git merge --ff-only {branch}`"
+    if files:
+        shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10
+                                         else "")
+        return (f"the work is kept on {branch}, not brought into your branch: it changes "
+                f"{shown}, which you changed too and have not committed; commit or stash "
+                f"that, then run {merge}")
+    first = next((line.strip() for line in said.splitlines() if line.strip()), "git failed")
+    return (f"the work is kept on {branch}, not brought into your branch ({first[:200]}); "
+            f"merge it with {merge}")
 
 
 def _force_remove(root: Path, path: Path, branch: str | None) -> None:
@@ -366,6 +398,15 @@ def listed(root: Path) -> list[dict]:
             entry["branch"] = value.removeprefix("refs/heads/")
     base = (root / WORKTREES_DIR).resolve()
     return [e for e in entries if Path(e["path"]).resolve().parent == base]
+
+
+def branches(root: Path) -> list[str]:
+    """The engine's branches that no worktree has checked out: integration branches of
+    runs not landed yet, and the work of conflicting steps kept aside."""
+    out = _git(root, "for-each-ref", "--format=%(refname:short)",
+               f"refs/heads/{BRANCH_ROOT}/").stdout.split()
+    busy = {entry.get("branch") for entry in listed(root)}
+    return [name for name in out if name not in busy]
 
 
 def worktree_name_prefix(run: str) -> str:
