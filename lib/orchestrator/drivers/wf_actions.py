@@ -105,7 +105,7 @@ def ask_action(state: RunState) -> dict:
     if waiting is not None:
         return waiting
     ask = state.ask
-    return {"type": "ask", "id": ask["id"], "question": clip_text(ask["question"], 1000),
+    return {"type": "ask", "id": ask["id"], "question": clip_text(ask["question"], 600),
             "options": ask["options"]}
 
 
