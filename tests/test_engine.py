@@ -153,6 +153,17 @@ def test_resume_changes_and_reset():
     assert run.state.segments == 2
 
 
+@pytest.mark.parametrize("question, held", [("merge-conflict", True), ("no-tests", False)])
+def test_a_step_whose_work_a_conflict_kept_aside_waits_for_that_question_only(question, held):
+    run = Run(spec("1", attempts=2), spec("2"))
+    run.start("1").finish("1", "failed", error="merge conflict", kept="orchestrate/d/1-c",
+                          permanent=True)
+    run.do("ask_opened", id=question, question="?", options=[{"id": "go", "label": "go"}])
+    changes = decide.resume_changes(run.state, [spec("1", attempts=2), spec("2")])
+    assert ("1" in changes["retried"]) is not held
+    assert "2" in changes["reset"]
+
+
 def test_resume_reruns_changed_phases_and_follows_the_new_plan():
     run = Run(spec("1"), spec("2", ["1"]))
     run.start("1").finish("1").start("2").finish("2")

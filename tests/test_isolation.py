@@ -410,3 +410,70 @@ def test_isolation_without_a_commit_is_refused_before_anything_is_written(tmp_pa
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "isolate: true" in refused.stderr and "at least one commit" in refused.stderr
     assert not (root / ".claude" / "orchestrate").exists()
+
+
+def test_both_drivers_give_an_isolated_steps_checks_the_project_as_orchestrate_project_root(
+        tmp_path):
+    """The checks run in the step's worktree; ORCHESTRATE_PROJECT_ROOT is the project, where
+    a file the worktree lacks (untracked here) is found."""
+    from tests.wf_helpers import Wf
+
+    verify = 'test -f "$ORCHESTRATE_PROJECT_ROOT/local.only" && test -f a.txt'
+    plan = "# Plan: where\n\n" + agent_phase("1", "a.txt", verify=verify)
+    for driver in ("headless", "wf"):
+        root, scenario = project_with(tmp_path / driver, plan,
+                                      {"1": [{"write": {"a.txt": "a\n"}}]})
+        write(root / "local.only", "untracked\n")
+        if driver == "headless":
+            done = run(root, scenario)
+            assert done.returncode == 0, done.stdout + done.stderr
+            continue
+        write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+        wf = Wf(root, scenario)
+        started = wf.call("start", "--plan", "plan.md")
+        assert wf.drive(started["run"])["status"] == "completed"
+
+
+def test_a_fresh_start_sets_an_earlier_runs_unlanded_work_aside(tmp_path):
+    plan = "# Plan: again\n\n" + agent_phase("1", "a.txt", verify="false")
+    root, scenario = project_with(tmp_path, plan, {"1": [{"write": {"a.txt": "a\n"}}]})
+    first = run(root, scenario)
+    assert first.returncode == 1, first.stdout  # its checks fail; nothing was merged
+    git(root, "branch", "orchestrate/plan/integration-by-hand", "HEAD")
+    # an earlier run whose merged work never landed
+    scratch = tmp_path / "scratch"
+    git(root, "worktree", "add", "-q", str(scratch), "orchestrate/plan/integration")
+    write(scratch / "old.txt", "old\n")
+    git(scratch, "add", "old.txt")
+    git(scratch, "commit", "-qm", "the earlier run's work")
+    git(root, "worktree", "remove", str(scratch))
+    write(root / "plan.md", "# Plan: again\n\n" + agent_phase("1", "a.txt"))
+    git(root, "commit", "-qam", "plan fixed")
+    again = _orchestrate(root, scenario, "run", "plan.md", "--isolate", "--fresh",
+                         "--agent-cmd", f"{sys.executable} {FAKE}")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "holds work your branch does not have" in again.stdout + again.stderr
+    assert (root / "a.txt").exists() and not (root / "old.txt").exists()
+    (aside,) = [b.strip() for b in git(root, "branch", "--list", "orchestrate/plan/integr*-*")
+                .splitlines() if "by-hand" not in b]
+    assert git(root, "show", f"{aside}:old.txt") == "old\n"  # nothing lost
+
+
+def test_a_status_of_a_wf_run_waiting_on_a_conflict_names_both_ways_to_go_on(tmp_path):
+    from tests.wf_helpers import Wf
+
+    plan = "# Plan: clash\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"a.txt": "a", "shared.txt": "one\nleft\nthree\n"}}],
+        "2": [{"write": {"b.txt": "b", "shared.txt": "one\nright\nthree\n"}}]})
+    write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+    wf = Wf(root, scenario)
+    name = wf.call("start", "--plan", "plan.md")["run"]
+    agents = [a for a in wf.call("next", name)["actions"] if a["type"] == "agent"]
+    for action in agents:
+        wf.perform(action)
+    for action in agents:
+        wf.call("report", name, action["id"])
+    shown = _orchestrate(root, scenario, "status", name).stdout
+    assert f"orchestrate wf answer {name} merge-conflict retry" in shown
+    assert f"`orchestrate wf next {name}`" in shown and f"run --resume {name}" in shown

@@ -127,7 +127,7 @@ def test_with_create_pr_the_integration_branch_is_pushed_and_offered_not_landed(
     assert {"src/one.txt", "src/two.txt", "src/fixed.txt"} <= set(pushed)
     assert git(project, "rev-parse", "HEAD") == start_head  # the user's branch as it was
     assert not (project / "src").exists()
-    assert any("offered as a pull request" in note for note in journal_notes(project, run))
+    assert any("for its pull request" in note for note in journal_notes(project, run))
     assert len(git(project, "worktree", "list").splitlines()) == 1
 
 

@@ -263,3 +263,27 @@ def test_the_engines_commits_are_the_users_when_git_knows_them(repo, monkeypatch
     (step.path / "b.txt").write_text("b\n")
     wt.commit_all(step, "nobody configured")  # the tests' HOME has no git identity
     assert git(step.path, "log", "-1", "--format=%an").strip() == "orchestrate"
+
+
+def test_a_landing_over_untracked_files_says_to_move_them(repo):
+    user_head = _one_step_run(repo, "r1", "new.txt", "the run's\n")
+    (repo / "new.txt").write_text("the user's, untracked\n")
+    said = wt.land(repo, "r1", user_head)
+    assert "new.txt" in said and "untracked" in said and "git stash -u" in said
+    assert (repo / "new.txt").read_text() == "the user's, untracked\n"
+
+
+def test_the_engines_commits_fall_back_when_git_knows_only_a_committer(repo, monkeypatch):
+    base = wt.start_integration(repo, "r1")
+    step = wt.create(repo, "r1", "1", base)
+    (step.path / "a.txt").write_text("a\n")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    wt.commit_all(step, "half an identity")
+    assert git(step.path, "log", "-1", "--format=%an").strip() == "orchestrate"
+
+
+def test_branches_are_named_fully_even_beside_a_tag_of_the_same_name(repo):
+    wt.start_integration(repo, "r1")
+    git(repo, "tag", "orchestrate/r1/integration")
+    assert wt.branches(repo) == ["orchestrate/r1/integration"]

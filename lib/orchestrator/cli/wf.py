@@ -146,7 +146,9 @@ def _plain(value, indent: str = "") -> list[str]:
         elif isinstance(item, dict) and all(map(flat, item.values())):
             shown = ", ".join(f"{k}={scalar(v)}" for k, v in item.items())
             lines.append(f"{indent}{key}: {shown or '-'}")
-        elif isinstance(item, list) and all(map(flat, item)):
+        elif isinstance(item, list) and all(map(flat, item)) and all(
+                scalar(entry).strip() for entry in item) and len(", ".join(map(
+                    scalar, item))) <= 80:  # a short list; output lines go one per line
             lines.append(f"{indent}{key}: {', '.join(map(scalar, item)) or '-'}")
         elif isinstance(item, dict):
             lines += [f"{indent}{key}:", *_plain(item, indent + "  ")]

@@ -269,12 +269,12 @@ def report(name: str, text: str, *, note: str | None = None, cwd: Path | None = 
         started_at = step.started_at
         before = wf_actions.before_path(call, step.id, attempt)
         config, redactor = call.config, call.redactor
-        project = wf_isolation.project_for(call, step.id)
+        project, home = wf_isolation.project_for(call, step.id), call.project.root
         exclude = session.exclusions(call.project, call.reports, call.store)
         log_path = call.store.step_log_path(step.id, attempt)
         state = call.state
     outcome = judge_agent_attempt(phases[step.id], project, config, redactor, before, exclude,
-                           others, log_path, state, step, attempt)
+                                  others, log_path, state, step, attempt, project_root=home)
     outcome.note = wf_actions.report_note(note, log_path.parent.parent, text)
     with _locked(name, cwd) as call:
         outcome = wf_isolation.settle(call, step.id, outcome)

@@ -8,6 +8,7 @@ import bisect
 from collections.abc import Callable
 
 from orchestrator.engine import lifecycle, policy
+from orchestrator.engine.outcome import CONFLICT_ASK
 from orchestrator.engine.scheduler import Scheduler
 from orchestrator.engine.state import DONE_STATUSES, FAILED_STATUSES, RunState, satisfies
 
@@ -119,9 +120,10 @@ def _dependents_closure(specs: list[dict], roots: list[str]) -> list[str]:
 
 
 def awaits_answer(state: RunState, step) -> bool:
-    """A step that failed with its work kept aside (a merge conflict) while the run's
-    question is open: the answer, not a resume, says whether it runs again."""
-    return (state.ask is not None and step.status in FAILED_STATUSES and bool(step.history)
+    """A step that failed with its work kept aside by a merge conflict while the question
+    about it is open: the answer, not a resume, says whether it runs again."""
+    return (state.ask is not None and state.ask["id"] == CONFLICT_ASK
+            and step.status in FAILED_STATUSES and bool(step.history)
             and bool(step.history[-1].get("kept")))
 
 

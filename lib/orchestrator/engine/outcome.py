@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from orchestrator.engine.state import StepState
 
-__all__ = ["Outcome", "finish_payload", "attempt_result"]
+CONFLICT_ASK = "merge-conflict"  # the question a step's merge conflict puts to the user
+
+__all__ = ["Outcome", "CONFLICT_ASK", "finish_payload", "attempt_result"]
 
 
 @dataclass(slots=True)

@@ -24,8 +24,9 @@ __all__ = ["judge_agent_attempt", "run_command_attempt"]
 
 def judge_agent_attempt(phase, project, config, redactor, before_path: Path, exclude, others,
                         log_path: Path, state: RunState, step: StepState,
-                        attempt: int) -> Outcome:
-    """The verdict on an agent's attempt, from the tree before and now and its checks."""
+                        attempt: int, project_root: Path | None = None) -> Outcome:
+    """The verdict on an agent's attempt, from the tree before and now and its checks
+    (``project_root``: as for run_command_attempt)."""
     try:
         before = Snapshot.from_dict(json.loads(before_path.read_bytes()))
     except (OSError, ValueError, KeyError, TypeError):
@@ -40,7 +41,7 @@ def judge_agent_attempt(phase, project, config, redactor, before_path: Path, exc
         results += checks.dependency_checks(phase, project.root)  # nothing to run
         return verdict(phase_type=phase.type, changes=None, results=results)
     return run_command_attempt(checks_phase(phase), project, config, redactor, log_path,
-                               state, step, attempt, timeout_s=None)
+                               state, step, attempt, timeout_s=None, project_root=project_root)
 
 
 def run_command_attempt(phase, project, config, redactor, log_path: Path, state: RunState,

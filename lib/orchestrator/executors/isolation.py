@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.engine.outcome import Outcome
+from orchestrator.engine.outcome import CONFLICT_ASK, Outcome
 from orchestrator.render.summary import ISOLATION_NOTE
 from orchestrator.store import worktrees
 from orchestrator.store.snapshot import write_atomic
@@ -27,7 +27,6 @@ HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD at the star
 __all__ = ["Isolation", "Settled", "ConflictAnswers", "CONFLICT_ASK", "conflict_ask", "MERGE",
            "CHECK", "RETRY", "RESOLVED", "ABANDON"]
 
-CONFLICT_ASK = "merge-conflict"
 MERGE = "merge"  # the step works in a worktree, and what it did is merged once it completes
 CHECK = "check"  # the step only checks the integration commit in a worktree: nothing merged
 
@@ -221,6 +220,7 @@ class Isolation:
                 return [f"{ISOLATION_NOTE}no step's work was merged into {self.branch} yet"]
             return [f"{ISOLATION_NOTE}the run's merged work is on {self.branch}"]
         if not self.land:
-            return [f"{ISOLATION_NOTE}the run's work is on {self.branch}, offered as a pull "
-                    "request; your branch is left as it was"]
+            return [f"{ISOLATION_NOTE}the run's work is on {self.branch} for its pull "
+                    "request (the pr step says whether it was opened); your branch is left "
+                    "as it was"]
         return [ISOLATION_NOTE + worktrees.land(self.root, self.run, self.start)]

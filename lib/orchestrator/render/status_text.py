@@ -39,8 +39,9 @@ def status_text(state: RunState, now: float | None = None) -> str:
 
 
 def open_question_text(state: RunState) -> str:
-    """The run's open question and the commands that answer it and go on ("" if none). A
-    task's review is answered with `orchestrate task`, which its own output names."""
+    """The run's open question and the commands that answer it and go on ("" if none),
+    in the run's own driver. A task's review is answered with `orchestrate task`, which its
+    own output names."""
     from orchestrator.engine.lifecycle import HUMAN_ASK
 
     ask = state.ask
@@ -51,9 +52,13 @@ def open_question_text(state: RunState) -> str:
     if ask["id"] != HUMAN_ASK:
         lines.append("answer with one of:")
         lines += [f"  orchestrate wf answer {state.name} {ask['id']} {option['id']}"
+                  f"{' --note TEXT' if option['id'] == 'guidance' else ''}"
                   f"    ({fmt.truncate(fmt.clean(str(option.get('label', ''))), 100)})"
                   for option in ask["options"][:10]]
-        lines.append(f"then continue with: orchestrate run --resume {state.name}")
+        headless = f"orchestrate run --resume {state.name}"
+        lines.append(f"then continue where the run is driven (a Claude Code session asks "
+                     f"`orchestrate wf next {state.name}`), or headless: {headless}"
+                     if state.driver == "wf" else f"then continue with: {headless}")
     return "".join(line + "\n" for line in lines)
 
 

@@ -136,6 +136,12 @@ def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: st
     """
     if store.exists():
         _replace_existing(store, store.name, plan_path, fresh, notes)
+    if (extra or {}).get("isolate"):
+        from orchestrator.store.worktrees import set_aside_integration
+
+        aside = set_aside_integration(project.root, store.name)
+        if aside:
+            notes.append(aside)
     recorder = Recorder(store)
     reports = listen(recorder, store, project, store.name, plan_path, redactor, config,
                      listeners)

@@ -29,7 +29,8 @@ from orchestrator.store import safefs
 __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integration_branch",
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
            "remove", "keep_branch", "land", "existing", "listed", "prune", "prune_entry",
-           "worktree_name_prefix", "rev_parse", "landed", "contains", "branches"]
+           "worktree_name_prefix", "rev_parse", "landed", "contains", "branches",
+           "set_aside_integration"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
 BRANCH_ROOT = "orchestrate"
@@ -105,9 +106,10 @@ def _identity(cwd: Path) -> list[str]:
     """The engine's commits are the user's when git knows who they are (config or the
     GIT_* variables); else they are signed ``orchestrate``, so a repository with no
     identity configured can still be isolated."""
-    known = _git(cwd, "-c", "user.useConfigOnly=true", "var", "GIT_COMMITTER_IDENT",
-                 check=False)
-    return [] if known.returncode == 0 else _FALLBACK_IDENTITY
+    known = all(_git(cwd, "-c", "user.useConfigOnly=true", "var", which,
+                     check=False).returncode == 0
+                for which in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"))
+    return [] if known else _FALLBACK_IDENTITY
 
 
 def rev_parse(cwd: Path, ref: str = "HEAD") -> str:
@@ -137,6 +139,25 @@ def start_integration(root: Path, run: str) -> str:
     head = rev_parse(root)
     _git(root, "update-ref", f"refs/heads/{branch}", head, "")  # "" : only if it is new
     return head
+
+
+def set_aside_integration(root: Path, run: str) -> str | None:
+    """Before a new run of this name: an earlier run's integration branch (one that failed,
+    was started over, or could not land) is not the new run's base. Dropped when your
+    branch has its work already, else renamed ``<branch>-<commit>``; a note saying so."""
+    branch = integration_branch(run)
+    ref = f"refs/heads/{branch}"
+    found = _git(root, "rev-parse", "--verify", "--quiet", ref, check=False)
+    if found.returncode != 0:
+        return None
+    tip = found.stdout.strip()
+    if _is_ancestor(root, tip, rev_parse(root)):
+        _git(root, "update-ref", "-d", ref, tip)
+        return None
+    aside = f"{branch}-{tip[:8]}"
+    _git(root, "branch", "-M", branch, aside)
+    return (f"isolation: an earlier run's {branch} holds work your branch does not have; "
+            f"it is kept as {aside} and this run starts from your HEAD")
 
 
 def _paths(root: Path, run: str, step: str) -> tuple[Path, str]:
@@ -344,6 +365,10 @@ def _not_landed(branch: str, said: str) -> str:
     if files:
         shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10
                                          else "")
+        if "untracked working tree files" in said:
+            return (f"the work is kept on {branch}, not brought into your branch: it adds "
+                    f"{shown}, which you have as untracked files; move them away (or "
+                    f"`git stash -u`), then run {merge}")
         return (f"the work is kept on {branch}, not brought into your branch: it changes "
                 f"{shown}, which you changed too and have not committed; commit or stash "
                 f"that, then run {merge}")
@@ -403,10 +428,11 @@ def listed(root: Path) -> list[dict]:
 def branches(root: Path) -> list[str]:
     """The engine's branches that no worktree has checked out: integration branches of
     runs not landed yet, and the work of conflicting steps kept aside."""
-    out = _git(root, "for-each-ref", "--format=%(refname:short)",
+    out = _git(root, "for-each-ref", "--format=%(refname)",
                f"refs/heads/{BRANCH_ROOT}/").stdout.split()
     busy = {entry.get("branch") for entry in listed(root)}
-    return [name for name in out if name not in busy]
+    names = [ref.removeprefix("refs/heads/") for ref in out]
+    return [name for name in names if name not in busy]
 
 
 def worktree_name_prefix(run: str) -> str:

@@ -93,18 +93,30 @@ def create_pr(root: Path, store, state: RunState, wf: workflow.Workflow) -> tupl
                           for words in (push, argv) if words)
     if shutil.which("gh") is None:
         return f"gh is not installed; to open the pull request run: {command}", 0
-    auth = subprocess.run(["gh", "auth", "status"], cwd=root, capture_output=True,
-                          stdin=subprocess.DEVNULL, timeout=60)
+    try:
+        auth = subprocess.run(["gh", "auth", "status"], cwd=root, capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+    except subprocess.TimeoutExpired:
+        return f"gh auth status took over 60 s; to open the pull request run: {command}", 1
     if auth.returncode != 0:
         return f"gh is not logged in (gh auth login); then run: {command}", 0
     if push:
-        pushed = subprocess.run(push, cwd=root, capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, timeout=300)
+        import os
+
+        try:  # never a prompt for credentials: a push that cannot go on fails
+            pushed = subprocess.run(push, cwd=root, capture_output=True, text=True,
+                                    stdin=subprocess.DEVNULL, timeout=300,
+                                    env=dict(os.environ, GIT_TERMINAL_PROMPT="0"))
+        except subprocess.TimeoutExpired:
+            return f"git push took over 300 s; the work is on {branch}; run: {command}", 1
         if pushed.returncode != 0:
             return (f"git push failed: {pushed.stderr.strip()[-500:]}; the work is on "
                     f"{branch}; to open the pull request run: {command}"), 1
-    done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
+    try:
+        done = subprocess.run(argv, cwd=root, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=300)
+    except subprocess.TimeoutExpired:
+        return f"gh pr create took over 300 s; run: {command}", 1
     if done.returncode != 0:
         return f"gh pr create failed: {done.stderr.strip()[-500:]}", 1
     return f"pull request: {done.stdout.strip()}", 0
