@@ -477,3 +477,46 @@ def test_a_status_of_a_wf_run_waiting_on_a_conflict_names_both_ways_to_go_on(tmp
     shown = _orchestrate(root, scenario, "status", name).stdout
     assert f"orchestrate wf answer {name} merge-conflict retry" in shown
     assert f"`orchestrate wf next {name}`" in shown and f"run --resume {name}" in shown
+
+
+def test_work_that_cannot_land_over_uncommitted_changes_waits_and_a_resume_lands_it(tmp_path):
+    plan = "# Plan: over\n\n" + agent_phase("1", "shared.txt")
+    root, scenario = project_with(tmp_path, plan, {
+        "1": [{"write": {"shared.txt": "the run's\n"}, "sleep": 0.3}]})
+    env = runner_env(FAKE_CLAUDE_SCENARIO=str(scenario))
+    runner = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", "plan.md",
+                               "--isolate", "--agent-cmd", f"{sys.executable} {FAKE}"],
+                              cwd=root, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    write(root / "shared.txt", "mine, not committed\n")  # while the step works
+    out, _ = runner.communicate(timeout=120)
+    assert runner.returncode == 3, out  # a person has to make room for it
+    assert "paused: the work is kept on orchestrate/plan/integration" in out
+    assert "shared.txt" in out and "orchestrate run --resume plan" in out
+    assert (root / "shared.txt").read_text() == "mine, not committed\n"
+    git(root, "stash", "-q")
+    resumed = _resume(root, scenario)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert (root / "shared.txt").read_text() == "the run's\n"
+    assert [call["step"] for call in calls(scenario)] == ["1"]  # landed, not run again
+
+
+def test_under_wf_work_that_cannot_land_says_so_in_its_done_action(tmp_path):
+    from tests.wf_helpers import Wf
+
+    plan = "# Plan: over\n\n" + agent_phase("1", "shared.txt")
+    root, scenario = project_with(tmp_path, plan, {"1": [{"write": {"shared.txt": "run\n"}}]})
+    write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
+    wf = Wf(root, scenario)
+    name = wf.call("start", "--plan", "plan.md")["run"]
+    (action,) = [a for a in wf.call("next", name)["actions"] if a["type"] == "agent"]
+    wf.perform(action)
+    write(root / "shared.txt", "mine, not committed\n")
+    assert wf.call("report", name, action["id"])["outcome"] == "completed"
+    done = wf.drive(name)
+    assert done["status"] == "awaiting_human", done
+    assert "paused: the work is kept on" in done["message"] and "shared.txt" in done["message"]
+    assert (root / "shared.txt").read_text() == "mine, not committed\n"
+    git(root, "checkout", "--", "shared.txt")  # the user gives their edit up
+    assert _resume(root, scenario).returncode == 0
+    assert (root / "shared.txt").read_text() == "run\n"

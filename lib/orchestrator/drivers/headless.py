@@ -130,8 +130,11 @@ class HeadlessRunner:
     def _close_run(self) -> str:
         status, reason = decide.closing(self.state) or ("awaiting_human", None)
         if self.isolation is not None:
-            for text in self.isolation.close(status):
+            closed = self.isolation.close(status)
+            for text in closed.notes:
                 self.recorder.record("note", text=text)
+            if closed.held:
+                status, reason = "awaiting_human", closed.held
         payload = {"status": status}
         if reason:
             payload["reason"] = reason

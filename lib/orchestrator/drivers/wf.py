@@ -162,11 +162,14 @@ def _add_final_checks(call: _Call) -> bool:
 def _close(call: _Call) -> dict:
     ending = decide.closing(call.state)
     status, reason = ending or ("awaiting_human", None)
+    closed = wf_isolation.closing(call, status)
+    for text in closed.notes if closed else []:
+        call.recorder.record("note", text=text)
+    if closed and closed.held:
+        status, reason = "awaiting_human", closed.held
     payload = {"status": status}
     if reason:
         payload["reason"] = reason
-    for text in wf_isolation.closing_notes(call, status):
-        call.recorder.record("note", text=text)
     call.recorder.record("run_finished", **payload)
     call.reports.close(call.state)
     if call.state.ask is not None:
@@ -196,6 +199,8 @@ def _done(call: _Call) -> dict:
     if bad:
         message += f" ({', '.join(bad)}); continue with `orchestrate run --resume " \
                    f"{state.name}` or `{_next_command(state.name)}` after fixing them"
+    if state.status == "awaiting_human" and state.pause_reason:
+        message += f"; paused: {clip_text(state.pause_reason, 400)}"
     summary = call.store.run_dir / "summary.md"
     return {"type": "done", "id": f"done@{state.seq}", "status": state.status,
             "summary": str(summary), "message": message, **wf_actions.after_done(state)}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.engine.outcome import Outcome
 
-__all__ = ["isolation_of", "workspaces", "project_for", "settle", "closing_notes"]
+__all__ = ["isolation_of", "workspaces", "project_for", "settle", "closing"]
 
 
 def isolation_of(call):
@@ -52,6 +52,7 @@ def settle(call, step_id: str, outcome: Outcome) -> Outcome:
     return settled.outcome
 
 
-def closing_notes(call, status: str) -> list[str]:
+def closing(call, status: str):
+    """Close the run's worktrees (executors/isolation Closed), or None when not isolated."""
     isolation = isolation_of(call)
-    return [] if isolation is None else isolation.close(status)
+    return None if isolation is None else isolation.close(status)

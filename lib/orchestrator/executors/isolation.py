@@ -24,8 +24,8 @@ from orchestrator.store.snapshot import write_atomic
 
 HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD at the start, and now
 
-__all__ = ["Isolation", "Settled", "ConflictAnswers", "CONFLICT_ASK", "conflict_ask", "MERGE",
-           "CHECK", "RETRY", "RESOLVED", "ABANDON"]
+__all__ = ["Isolation", "Settled", "Closed", "ConflictAnswers", "CONFLICT_ASK", "conflict_ask",
+           "MERGE", "CHECK", "RETRY", "RESOLVED", "ABANDON"]
 
 MERGE = "merge"  # the step works in a worktree, and what it did is merged once it completes
 CHECK = "check"  # the step only checks the integration commit in a worktree: nothing merged
@@ -110,6 +110,15 @@ class ConflictAnswers:
                 self.recorder.record("step_settled", step=step.id, status=status,
                                      reason=reason)
                 self.recorder.record("note", text=f"{ISOLATION_NOTE}step {step.id}: {reason}")
+
+
+@dataclass
+class Closed:
+    """What closing an isolated run did: notes for the journal, and ``held``: why the
+    completed run's work is not in the user's branch (the run then waits for them)."""
+
+    notes: list[str]
+    held: str | None = None
 
 
 class Isolation:
@@ -205,10 +214,25 @@ class Isolation:
                                      f"{self.branch} ({merged.kind}), credited with "
                                      f"{len(changed)} file(s): {shown or 'none'}")
 
-    def close(self, status: str) -> list[str]:
+    def close(self, status: str) -> Closed:
         """The run is over: remove what is left of its worktrees; when it completed, bring
         the integration branch into the user's branch (unless it is offered as a pull
-        request). Notes for the journal."""
+        request). Notes for the journal, and why the work could not land, if it could not."""
+        notes = self._close(status)
+        if status != "completed" or not self.land or not self._branch_left():
+            return Closed(notes)
+        return Closed(notes, held=f"{notes[-1].removeprefix(ISOLATION_NOTE)}; then "
+                                  f"`orchestrate run --resume {self.run}` lands it")
+
+    def _branch_left(self) -> bool:
+        """Whether the integration branch is still there (landing removes it)."""
+        try:
+            worktrees.rev_parse(self.root, f"refs/heads/{self.branch}")
+        except worktrees.WorktreeError:
+            return False
+        return True
+
+    def _close(self, status: str) -> list[str]:
         worktrees.prune(self.root, {self.run})
         if status != "completed":
             try:
