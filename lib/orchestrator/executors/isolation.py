@@ -219,28 +219,16 @@ class Isolation:
         the integration branch into the user's branch (unless it is offered as a pull
         request). Notes for the journal, and why the work could not land, if it could not."""
         notes = self._close(status)
-        if status != "completed" or not self.land or not self._branch_left():
+        if status != "completed" or not self.land or \
+                worktrees.branch_tip(self.root, self.branch) is None:  # landing removes it
             return Closed(notes)
         return Closed(notes, held=f"{notes[-1].removeprefix(ISOLATION_NOTE)}; then "
                                   f"`orchestrate run --resume {self.run}` lands it")
 
-    def _branch_left(self) -> bool:
-        """Whether the integration branch is still there (landing removes it)."""
-        try:
-            worktrees.rev_parse(self.root, f"refs/heads/{self.branch}")
-        except worktrees.WorktreeError:
-            return False
-        return True
-
     def _close(self, status: str) -> list[str]:
         worktrees.prune(self.root, {self.run})
         if status != "completed":
-            try:
-                untouched = worktrees.rev_parse(self.root, f"refs/heads/{self.branch}") \
-                    == self.start
-            except worktrees.WorktreeError:
-                untouched = False
-            if untouched:
+            if worktrees.branch_tip(self.root, self.branch) == self.start:
                 return [f"{ISOLATION_NOTE}no step's work was merged into {self.branch} yet"]
             return [f"{ISOLATION_NOTE}the run's merged work is on {self.branch}"]
         if not self.land:

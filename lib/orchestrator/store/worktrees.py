@@ -30,7 +30,7 @@ __all__ = ["WORKTREES_DIR", "WorktreeError", "Worktree", "Merge", "Diff", "integ
            "start_integration", "create", "diff", "commit_all", "stray_commits", "merge",
            "remove", "keep_branch", "land", "existing", "listed", "prune", "prune_entry",
            "worktree_name_prefix", "rev_parse", "landed", "contains", "branches",
-           "set_aside_integration"]
+           "set_aside_integration", "branch_tip"]
 
 WORKTREES_DIR = Path(".claude") / "worktrees"
 BRANCH_ROOT = "orchestrate"
@@ -116,6 +116,12 @@ def rev_parse(cwd: Path, ref: str = "HEAD") -> str:
     return _git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").stdout.strip()
 
 
+def branch_tip(root: Path, branch: str) -> str | None:
+    """The commit of the local branch ``branch``, or None when there is no such branch."""
+    found = _git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
 def _slug(text: str) -> str:
     return _SAFE.sub("-", text).strip("-.")[:60] or "step"
 
@@ -133,9 +139,9 @@ def start_integration(root: Path, run: str) -> str:
     """The run's integration branch, created at the user's HEAD unless it exists; its
     commit."""
     branch = integration_branch(run)
-    found = _git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
-    if found.returncode == 0:
-        return found.stdout.strip()
+    tip = branch_tip(root, branch)
+    if tip is not None:
+        return tip
     head = rev_parse(root)
     _git(root, "update-ref", f"refs/heads/{branch}", head, "")  # "" : only if it is new
     return head
@@ -146,13 +152,11 @@ def set_aside_integration(root: Path, run: str) -> str | None:
     was started over, or could not land) is not the new run's base. Dropped when your
     branch has its work already, else renamed ``<branch>-<commit>``; a note saying so."""
     branch = integration_branch(run)
-    ref = f"refs/heads/{branch}"
-    found = _git(root, "rev-parse", "--verify", "--quiet", ref, check=False)
-    if found.returncode != 0:
+    tip = branch_tip(root, branch)
+    if tip is None:
         return None
-    tip = found.stdout.strip()
     if _is_ancestor(root, tip, rev_parse(root)):
-        _git(root, "update-ref", "-d", ref, tip)
+        _git(root, "update-ref", "-d", f"refs/heads/{branch}", tip)
         return None
     aside = f"{branch}-{tip[:8]}"
     _git(root, "branch", "-M", branch, aside)
@@ -176,8 +180,7 @@ def create(root: Path, run: str, step: str, base: str) -> Worktree:
                          check=False).returncode == 0:
             return Worktree(path, branch, base)
         _force_remove(root, path, branch)
-    elif _git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}",
-              check=False).returncode == 0:
+    elif branch_tip(root, branch) is not None:
         _git(root, "branch", "-D", branch)  # left by an abandoned attempt
     path.parent.mkdir(parents=True, exist_ok=True)
     _exclude(root)
