@@ -60,7 +60,7 @@ def _cmd_run(args) -> int:
 
 def _closing_text(result) -> str:
     """What follows the final table (the progress printed that) for a person."""
-    from orchestrator.render.status_text import open_question_text
+    from orchestrator.render.status_text import how_to_go_on
 
     state = result.state
     lines = []
@@ -68,12 +68,7 @@ def _closing_text(result) -> str:
         lines.append(f"debug log: {result.debug_log}")
     if state.pause_reason:
         lines.append(f"paused: {state.pause_reason}")
-    question = open_question_text(state)
-    if question:
-        lines.append(question.rstrip("\n"))
-    elif state.status in ("failed", "awaiting_human"):
-        lines.append(f"continue with: orchestrate run --resume {state.name}")
-    return "".join(line + "\n" for line in lines)
+    return "".join(line + "\n" for line in lines) + how_to_go_on(state)
 
 
 def _dry_run(args) -> Result:
@@ -113,16 +108,14 @@ def _load_for_reading(name: str | None):
 
 
 def _cmd_status(args) -> Result:
-    from orchestrator.render.status_text import open_question_text, status_dict, status_text
+    from orchestrator.render.status_text import how_to_go_on, status_dict, status_text
 
     loaded = _load_for_reading(args.name)
     state = loaded.state
     text = status_text(state)
-    question = open_question_text(state)
-    if question:
-        text += "\n" + question
-    elif state.status in ("interrupted", "failed", "awaiting_human"):
-        text += f"\ncontinue with: orchestrate run --resume {state.name}\n"
+    after = how_to_go_on(state)
+    if after:
+        text += "\n" + after
     return Result(status_dict(state), text,
                   [f"orchestrate: {warning}" for warning in loaded.warnings])
 

@@ -9,7 +9,7 @@ from orchestrator.engine.state import RunState
 from orchestrator.render.run_facts import step_duration
 
 __all__ = ["STATUS_SCHEMA", "RUNS_SCHEMA", "runs_dict", "runs_text", "status_dict",
-           "status_text", "open_question_text"]
+           "status_text", "open_question_text", "how_to_go_on"]
 
 STATUS_SCHEMA = "orchestrate/status@1"
 RUNS_SCHEMA = "orchestrate/runs@1"
@@ -60,6 +60,17 @@ def open_question_text(state: RunState) -> str:
                      f"`orchestrate wf next {state.name}`), or headless: {headless}"
                      if state.driver == "wf" else f"then continue with: {headless}")
     return "".join(line + "\n" for line in lines)
+
+
+def how_to_go_on(state: RunState) -> str:
+    """What a person does next with a run that stopped short: answer its open question, or
+    resume it ("" for a run that needs neither)."""
+    question = open_question_text(state)
+    if question:
+        return question
+    if state.status in ("interrupted", "failed", "awaiting_human"):
+        return f"continue with: orchestrate run --resume {state.name}\n"
+    return ""
 
 
 def runs_text(runs: list) -> str:
