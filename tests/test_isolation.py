@@ -301,7 +301,9 @@ def test_an_abandoned_conflict_leaves_its_work_on_the_kept_branch_and_the_run_go
     assert "| 2 | Work 2 | skipped |" in summary
 
 
-def test_under_wf_a_conflict_is_an_ask_and_retry_hands_the_step_out_again(tmp_path):
+def _wf_clash(tmp_path: Path):
+    """Under wf, two steps handed out at once that both edit shared.txt, performed;
+    (root, scenario, wf, run, their actions), not yet reported."""
     from tests.wf_helpers import Wf
 
     plan = "# Plan: clash\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt")
@@ -310,24 +312,28 @@ def test_under_wf_a_conflict_is_an_ask_and_retry_hands_the_step_out_again(tmp_pa
         "2": [{"write": {"b.txt": "b", "shared.txt": "one\nright\nthree\n"}}]})
     write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
     wf = Wf(root, scenario)
-    started = wf.call("start", "--plan", "plan.md")
-    first = wf.call("next", started["run"])
-    agents = [a for a in first["actions"] if a["type"] == "agent"]
+    name = wf.call("start", "--plan", "plan.md")["run"]
+    agents = [a for a in wf.call("next", name)["actions"] if a["type"] == "agent"]
     for action in agents:
         wf.perform(action)
-    reports = [wf.call("report", started["run"], a["id"]) for a in agents]
+    return root, scenario, wf, name, agents
+
+
+def test_under_wf_a_conflict_is_an_ask_and_retry_hands_the_step_out_again(tmp_path):
+    root, _, wf, name, agents = _wf_clash(tmp_path)
+    reports = [wf.call("report", name, a["id"]) for a in agents]
     assert sorted(r["outcome"] for r in reports) == ["completed", "failed"]
-    asked = wf.call("next", started["run"])
+    asked = wf.call("next", name)
     (ask,) = [a for a in asked["actions"] if a["type"] == "ask"]
     assert ask["id"] == "merge-conflict" and "shared.txt" in ask["question"]
     assert [o["id"] for o in ask["options"]] == ["retry", "resolved", "abandon"]
-    wf.call("answer", started["run"], "merge-conflict", "retry")
-    again = wf.call("next", started["run"])
+    wf.call("answer", name, "merge-conflict", "retry")
+    again = wf.call("next", name)
     (redo,) = [a for a in again["actions"] if a["type"] == "agent"]
     assert redo["step"] == "2" and redo["worktree"].endswith("plan-2")
     wf.perform(redo)
-    assert wf.call("report", started["run"], redo["id"])["outcome"] == "completed"
-    done = wf.drive(started["run"])
+    assert wf.call("report", name, redo["id"])["outcome"] == "completed"
+    done = wf.drive(name)
     assert done["status"] == "completed", done
     assert (root / "shared.txt").read_text() == "one\nright\nthree\n"
     assert len(git(root, "worktree", "list").splitlines()) == 1
@@ -460,18 +466,7 @@ def test_a_fresh_start_sets_an_earlier_runs_unlanded_work_aside(tmp_path):
 
 
 def test_a_status_of_a_wf_run_waiting_on_a_conflict_names_both_ways_to_go_on(tmp_path):
-    from tests.wf_helpers import Wf
-
-    plan = "# Plan: clash\n\n" + agent_phase("1", "a.txt") + agent_phase("2", "b.txt")
-    root, scenario = project_with(tmp_path, plan, {
-        "1": [{"write": {"a.txt": "a", "shared.txt": "one\nleft\nthree\n"}}],
-        "2": [{"write": {"b.txt": "b", "shared.txt": "one\nright\nthree\n"}}]})
-    write(root / ".claude" / "orchestrate.yaml", "isolate: true\n")
-    wf = Wf(root, scenario)
-    name = wf.call("start", "--plan", "plan.md")["run"]
-    agents = [a for a in wf.call("next", name)["actions"] if a["type"] == "agent"]
-    for action in agents:
-        wf.perform(action)
+    root, scenario, wf, name, agents = _wf_clash(tmp_path)
     for action in agents:
         wf.call("report", name, action["id"])
     shown = _orchestrate(root, scenario, "status", name).stdout

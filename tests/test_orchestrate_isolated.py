@@ -88,20 +88,14 @@ def test_the_workflow_changes_code_only_in_worktrees_and_lands_it_at_the_end(pro
 def test_the_users_tree_is_untouched_until_the_run_ends(project, tmp_path):
     wf, run, _ = workflow(project, tmp_path)
     start_head = git(project, "rev-parse", "HEAD")
-    for _ in range(60):
-        actions = wf.call("next", run)["actions"]
-        if any(a["type"] == "done" for a in actions):
-            break
-        for action in actions:
-            if action["type"] == "command":
-                wf.call("exec", run, action["id"])
-        for action in [a for a in actions if a["type"] == "agent"]:
-            wf.perform(action)
-            wf.call("report", run, action["id"])
-        if any(a["step"] == "summary" for a in actions if "step" in a):
-            continue
+
+    def untouched(actions: list[dict]) -> None:
+        if any(a.get("step") == "summary" for a in actions):
+            return  # the last step: the run ends, and its work lands
         assert git(project, "rev-parse", "HEAD") == start_head
         assert not (project / "src").exists()
+
+    wf.drive(run, limit=60, between=untouched)
     assert (project / "src" / "fixed.txt").exists()
 
 

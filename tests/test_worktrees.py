@@ -247,14 +247,20 @@ def test_a_landing_over_uncommitted_changes_keeps_them_and_names_the_files(repo)
     assert (repo / "shared.txt").read_text() == "the run's\n"
 
 
-def test_the_engines_commits_are_the_users_when_git_knows_them(repo, monkeypatch):
+def _step_as(repo: Path, monkeypatch, *roles: str) -> wt.Worktree:
+    """A step's worktree with a file to commit, git told that Ada is each of ``roles``
+    (AUTHOR, COMMITTER) through its variables."""
     base = wt.start_integration(repo, "r1")
     step = wt.create(repo, "r1", "1", base)
     (step.path / "a.txt").write_text("a\n")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ada")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.com")
+    for role in roles:
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Ada")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "ada@example.com")
+    return step
+
+
+def test_the_engines_commits_are_the_users_when_git_knows_them(repo, monkeypatch):
+    step = _step_as(repo, monkeypatch, "COMMITTER", "AUTHOR")
     wt.commit_all(step, "as Ada")
     assert git(step.path, "log", "-1", "--format=%an <%ae>").strip() == "Ada <ada@example.com>"
     for name in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_NAME",
@@ -274,11 +280,7 @@ def test_a_landing_over_untracked_files_says_to_move_them(repo):
 
 
 def test_the_engines_commits_fall_back_when_git_knows_only_a_committer(repo, monkeypatch):
-    base = wt.start_integration(repo, "r1")
-    step = wt.create(repo, "r1", "1", base)
-    (step.path / "a.txt").write_text("a\n")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    step = _step_as(repo, monkeypatch, "COMMITTER")
     wt.commit_all(step, "half an identity")
     assert git(step.path, "log", "-1", "--format=%an").strip() == "orchestrate"
 

@@ -83,9 +83,9 @@ class Wf:
         relative = action["prompt"].split("Read ", 1)[1].split(" and do", 1)[0]
         return (self.project / relative).read_text()
 
-    def drive(self, run: str, limit: int = 200) -> dict:
+    def drive(self, run: str, limit: int = 200, between=None) -> dict:
         """next -> perform -> report/exec until `done` (or `wait`: a person decides);
-        returns that action."""
+        returns that action. ``between(actions)``, if given, runs after each batch."""
         for _ in range(limit):
             answer = self.call("next", run)
             actions = answer["actions"]
@@ -105,6 +105,8 @@ class Wf:
                 self.perform(action)
             for action in agents:
                 self.call("report", run, action["id"])
+            if between is not None:
+                between(actions)
         raise AssertionError("the run did not reach done")
 
 
