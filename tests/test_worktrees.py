@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from orchestrator.store import landing
 from orchestrator.store import worktrees as wt
 
 
@@ -56,7 +57,7 @@ def test_two_steps_on_different_files_both_merge_and_the_user_tree_is_untouched(
     for step, name in zip(steps, ("a.txt", "b.txt"), strict=True):
         (step.path / name).write_text(name)
         assert wt.commit_all(step, f"step {name}") is not None
-        assert wt.stray_commits(repo, step, user_head) is None
+        assert landing.stray_commits(repo, step, user_head) is None
     first = wt.merge(repo, "r", steps[0], "merge 2a")
     second = wt.merge(repo, "r", steps[1], "orchestrate: merge step 2b")
     assert (first.kind, second.kind) == ("fast-forward", "merge")
@@ -97,12 +98,12 @@ def test_work_committed_elsewhere_is_caught(repo):
     user_head = wt.rev_parse(repo)
     step = wt.create(repo, "r", "1", base)
     git(step.path, "checkout", "-q", "-b", "somewhere-else")
-    assert "not on its branch orchestrate/r/1" in wt.stray_commits(repo, step, user_head)
+    assert "not on its branch orchestrate/r/1" in landing.stray_commits(repo, step, user_head)
     git(step.path, "checkout", "-q", "orchestrate/r/1")
     (repo / "main.txt").write_text("oops\n")
     git(repo, "add", "main.txt")
     git(repo, "commit", "-qm", "committed to main by mistake")
-    assert "main working tree" in wt.stray_commits(repo, step, user_head)
+    assert "main working tree" in landing.stray_commits(repo, step, user_head)
 
 
 def test_a_killed_run_leaves_a_reusable_worktree_and_prune_cleans_up(repo):
@@ -205,12 +206,12 @@ def _one_step_run(repo: Path, run: str, name: str, text: str) -> str:
 
 def test_a_run_landing_after_another_merges_onto_it_and_is_no_stray(repo):
     first, second = (_one_step_run(repo, run, f"{run}.txt", run) for run in ("r1", "r2"))
-    said = wt.land(repo, "r1", first)
+    said = landing.land(repo, "r1", first)
     assert "fast-forwarded" in said and (repo / "r1.txt").exists()
     step = wt.create(repo, "r2", "late", wt.rev_parse(repo, "orchestrate/r2/integration"))
-    assert wt.stray_commits(repo, step, second) is None  # the main tree moved by a landing
+    assert landing.stray_commits(repo, step, second) is None  # the main tree moved by a landing
     wt.remove(repo, step)
-    said = wt.land(repo, "r2", second)
+    said = landing.land(repo, "r2", second)
     assert "merged into the current branch, which had moved on" in said
     assert (repo / "r1.txt").read_text() == "r1" and (repo / "r2.txt").read_text() == "r2"
     parents = git(repo, "log", "-1", "--format=%P").split()
@@ -218,7 +219,7 @@ def test_a_run_landing_after_another_merges_onto_it_and_is_no_stray(repo):
     assert git(repo, "branch", "--list", "orchestrate/*").strip() == ""
     git(repo, "commit", "--allow-empty", "-qm", "by hand")  # a user's commit is a stray
     step = wt.create(repo, "r3", "1", wt.start_integration(repo, "r3"))
-    assert wt.stray_commits(repo, step, second) is not None
+    assert landing.stray_commits(repo, step, second) is not None
 
 
 def test_a_landing_that_conflicts_with_the_moved_branch_keeps_the_work(repo):
@@ -226,7 +227,7 @@ def test_a_landing_that_conflicts_with_the_moved_branch_keeps_the_work(repo):
     (repo / "shared.txt").write_text("the user's\n")
     git(repo, "commit", "-qam", "user edit")
     head = wt.rev_parse(repo)
-    said = wt.land(repo, "r1", user_head)
+    said = landing.land(repo, "r1", user_head)
     assert "conflicts with the run's work in shared.txt" in said
     assert "orchestrate/r1/integration" in said
     assert wt.rev_parse(repo) == head and (repo / "shared.txt").read_text() == "the user's\n"
@@ -237,7 +238,7 @@ def test_a_landing_that_conflicts_with_the_moved_branch_keeps_the_work(repo):
 def test_a_landing_over_uncommitted_changes_keeps_them_and_names_the_files(repo):
     user_head = _one_step_run(repo, "r1", "shared.txt", "the run's\n")
     (repo / "shared.txt").write_text("the user's, not committed\n")
-    said = wt.land(repo, "r1", user_head)
+    said = landing.land(repo, "r1", user_head)
     assert "shared.txt" in said and "commit or stash" in said
     assert "`git merge --ff-only orchestrate/r1/integration`" in said
     assert wt.rev_parse(repo) == user_head
@@ -274,7 +275,7 @@ def test_the_engines_commits_are_the_users_when_git_knows_them(repo, monkeypatch
 def test_a_landing_over_untracked_files_says_to_move_them(repo):
     user_head = _one_step_run(repo, "r1", "new.txt", "the run's\n")
     (repo / "new.txt").write_text("the user's, untracked\n")
-    said = wt.land(repo, "r1", user_head)
+    said = landing.land(repo, "r1", user_head)
     assert "new.txt" in said and "untracked" in said and "git stash -u" in said
     assert (repo / "new.txt").read_text() == "the user's, untracked\n"
 

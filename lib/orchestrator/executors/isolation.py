@@ -6,7 +6,8 @@ tree are left alone until the run completes, when the integration branch is fast
 into the user's branch (or kept, and named, when it cannot be).
 
 Steps merge as they complete, and a step starts only once its dependencies completed, so
-merges happen in dependency order. The git work itself is in store/worktrees.py.
+merges happen in dependency order. The git work itself is in store/worktrees.py, and the
+landing in store/landing.py.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from orchestrator.engine.outcome import CONFLICT_ASK, Outcome
 from orchestrator.render.summary import ISOLATION_NOTE
-from orchestrator.store import worktrees
+from orchestrator.store import landing, worktrees
 from orchestrator.store.snapshot import write_atomic
 
 HEAD_FILE = "isolation.json"  # in the run's folder: the user's HEAD at the start, and now
@@ -191,7 +192,7 @@ class Isolation:
             worktrees.remove(self.root, tree)
             return Settled(outcome, note=f"{ISOLATION_NOTE}step {step_id}: checked "
                                          f"{self.branch} at {tree.base[:12]}, nothing merged")
-        stray = worktrees.stray_commits(self.root, tree, self.baseline)
+        stray = landing.stray_commits(self.root, tree, self.baseline)
         if stray:
             worktrees.remove(self.root, tree)
             return Settled(Outcome("failed", f"{stray}; the step's work is not merged",
@@ -235,4 +236,4 @@ class Isolation:
             return [f"{ISOLATION_NOTE}the run's work is on {self.branch} for its pull "
                     "request (the pr step says whether it was opened); your branch is left "
                     "as it was"]
-        return [ISOLATION_NOTE + worktrees.land(self.root, self.run, self.start)]
+        return [ISOLATION_NOTE + landing.land(self.root, self.run, self.start)]

@@ -137,7 +137,7 @@ def begin_run(store, project: Project, plan: Plan, plan_path: str, plan_text: st
     if store.exists():
         _replace_existing(store, store.name, plan_path, fresh, notes)
     if (extra or {}).get("isolate"):
-        from orchestrator.store.worktrees import set_aside_integration
+        from orchestrator.store.landing import set_aside_integration
 
         aside = set_aside_integration(project.root, store.name)
         if aside:
